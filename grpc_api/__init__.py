@@ -1,0 +1,1 @@
+"""The original ImageScaler gRPC API: decides what to ask for and forwards to the image service."""

@@ -1,0 +1,79 @@
+"""Settings of the ImageScaler API (env prefix IMAGESCALER_API_)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, NamedTuple
+
+from pydantic import BeforeValidator, Field
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from imagescaler.settings_base import Address, ServiceSettings
+
+
+class Size(NamedTuple):
+    width: int
+    height: int
+
+    def __str__(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+def parse_size(value: object) -> object:
+    """Accept "1024x768" as well as a (width, height) pair."""
+    if not isinstance(value, str):
+        return value
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", value)
+    if match is None:
+        raise ValueError(f"{value!r} is not a size like 1024x768")
+    width, height = int(match[1]), int(match[2])
+    if not (1 <= width <= 16384 and 1 <= height <= 16384):
+        raise ValueError(f"{value!r}: width and height must be between 1 and 16384")
+    return Size(width, height)
+
+
+def parse_colour(value: object) -> object:
+    if isinstance(value, str) and not re.fullmatch(r"#[0-9a-fA-F]{6}", value.strip()):
+        raise ValueError(f"{value!r} is not a colour like #000000")
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+class ApiSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="IMAGESCALER_API_")
+
+    listen: Address = Field("127.0.0.1:50051", description="address the gRPC API listens on")
+    image_service: str = Field(
+        "127.0.0.1:50052",
+        description="gRPC target of the image service (host:port or dns:///name:port)",
+    )
+    target_size: Annotated[Size, NoDecode, BeforeValidator(parse_size)] = Field(
+        Size(1024, 768), description="size every image is scaled to, WIDTHxHEIGHT"
+    )
+    grayscale: bool = Field(True, description="convert to single-channel grayscale")
+    margin: float = Field(
+        0.05,
+        ge=0,
+        lt=1,
+        description="no scaling when width and height are both within this fraction of the target",
+    )
+    resize_mode: Literal["stretch", "fit", "cover", "pad"] = Field(
+        "stretch", description="stretch (exact size), fit (inside), cover (crop) or pad (letterbox)"
+    )
+    pad_colour: Annotated[str, BeforeValidator(parse_colour)] = Field(
+        "#000000", description="letterbox colour for resize mode pad"
+    )
+    output_format: Literal["jpeg", "png", "webp"] = Field(
+        "jpeg", description="format of the result"
+    )
+    quality: int = Field(90, ge=1, le=100, description="JPEG and WebP quality, 1-100")
+    download_timeout: float = Field(
+        10.0, gt=0, description="seconds a URL download may take in all, redirects included"
+    )
+    connect_timeout: float = Field(3.0, gt=0, description="seconds to connect to a URL's server")
+    max_redirects: int = Field(3, ge=0, le=10, description="redirects followed per download")
+    allow_private_urls: bool = Field(
+        False, description="allow URLs on loopback and private networks (local development only)"
+    )
+    image_service_timeout: float = Field(
+        30.0, gt=0, description="deadline in seconds for each call to the image service"
+    )

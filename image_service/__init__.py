@@ -1,0 +1,1 @@
+"""The image service: the gRPC microservice that does the pixel work."""

@@ -1,0 +1,83 @@
+"""Resize geometry: where each resize mode puts the source pixels in the target box."""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+
+Box = tuple[float, float, float, float]
+
+
+class ResizeMode(enum.Enum):
+    STRETCH = "stretch"
+    FIT = "fit"
+    COVER = "cover"
+    PAD = "pad"
+
+
+@dataclass(frozen=True)
+class ResizeSpec:
+    """What the caller asked for: a target box and how to fill it."""
+
+    width: int
+    height: int
+    mode: ResizeMode = ResizeMode.STRETCH
+    fill: tuple[int, int, int] = (0, 0, 0)
+
+
+@dataclass(frozen=True)
+class ResizePlan:
+    """How to get there from one source size: crop `box`, resize to `size`, paste on `canvas`."""
+
+    source: tuple[int, int]
+    box: Box
+    size: tuple[int, int]
+    canvas: tuple[int, int] | None = None
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        return self.canvas or self.size
+
+    @property
+    def is_identity(self) -> bool:
+        full = (0.0, 0.0, float(self.source[0]), float(self.source[1]))
+        return self.box == full and self.output_size == self.source
+
+    def decode_size_needed(self) -> tuple[int, int]:
+        """The smallest whole-image size that still gives `size` at least one source pixel each."""
+        width, height = self.source
+        left, top, right, bottom = self.box
+        scale_x = self.size[0] / (right - left)
+        scale_y = self.size[1] / (bottom - top)
+        return max(1, math.ceil(width * scale_x)), max(1, math.ceil(height * scale_y))
+
+
+def plan_resize(source: tuple[int, int], spec: ResizeSpec) -> ResizePlan:
+    """Plan the resize of an upright image of size `source` into `spec`."""
+    width, height = source
+    full: Box = (0.0, 0.0, float(width), float(height))
+    target = (spec.width, spec.height)
+    if spec.mode is ResizeMode.STRETCH:
+        return ResizePlan(source, full, target)
+    if spec.mode is ResizeMode.COVER:
+        return ResizePlan(source, _centre_crop(source, target), target)
+    fitted = _fit_inside(source, target)
+    canvas = target if spec.mode is ResizeMode.PAD and fitted != target else None
+    return ResizePlan(source, full, fitted, canvas)
+
+
+def _fit_inside(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
+    scale = min(target[0] / source[0], target[1] / source[1])
+    width = min(target[0], max(1, round(source[0] * scale)))
+    height = min(target[1], max(1, round(source[1] * scale)))
+    return width, height
+
+
+def _centre_crop(source: tuple[int, int], target: tuple[int, int]) -> Box:
+    scale = max(target[0] / source[0], target[1] / source[1])
+    crop_width = min(float(source[0]), target[0] / scale)
+    crop_height = min(float(source[1]), target[1] / scale)
+    left = (source[0] - crop_width) / 2
+    top = (source[1] - crop_height) / 2
+    return (left, top, left + crop_width, top + crop_height)

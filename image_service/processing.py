@@ -1,0 +1,191 @@
+"""Pure image processing with Pillow: decode, orient, scale, grayscale, encode. No gRPC here."""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+
+from PIL import Image
+
+from image_service.colour import to_working_mode, wants_colour_management
+from image_service.formats import ImageHeader, Limits, open_image
+from image_service.geometry import ResizePlan, ResizeSpec, plan_resize
+from image_service.jpeg_decoder import DIRECT_MODES, decode_jpeg
+from imagescaler.errors import CorruptImage, ImageTooLarge, InvalidRequest
+
+ENCODABLE_FORMATS = ("JPEG", "PNG", "WEBP")
+DEFAULT_QUALITY = 90
+# Lanczos keeps detail on large reductions without aliasing; reducing_gap first
+# box-reduces by whole factors, which is faster and costs no visible quality.
+RESAMPLE = Image.Resampling.LANCZOS
+REDUCING_GAP = 3.0
+
+_ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(frozen=True)
+class ProcessingOptions:
+    """What to do to one image."""
+
+    resize: ResizeSpec | None = None
+    grayscale: bool = False
+    output_format: str | None = None  # None: same as the input where encodable, else PNG
+    quality: int = DEFAULT_QUALITY
+
+
+@dataclass(frozen=True)
+class ProcessedImage:
+    """The encoded result and what came out."""
+
+    data: bytes
+    format: str
+    width: int
+    height: int
+    source: ImageHeader
+    scaled: bool
+    grayscaled: bool
+
+
+def process_image(data: bytes, options: ProcessingOptions, limits: Limits) -> ProcessedImage:
+    """Turn image bytes into the image `options` asks for; raises ServiceError subclasses."""
+    validate_options(options)
+    image, header = open_image(data, limits)
+    output_format = choose_output_format(header.format, options.output_format)
+    spec = options.resize
+    plan = plan_resize(header.upright_size, spec) if spec is not None else None
+    if plan is not None and plan.is_identity:
+        plan = None
+    if _nothing_to_change(header, output_format, plan is not None, options.grayscale):
+        width, height = header.upright_size
+        return ProcessedImage(data, header.format, width, height, header, False, False)
+    image = decode(data, image, header, plan, options.grayscale)
+    if spec is not None and plan is not None:
+        # Re-plan on the decoded size: shrink-on-load may have changed it.
+        image = resize(image, plan_resize(image.size, spec), spec.fill)
+    encoded = encode(image, output_format, options.quality)
+    return ProcessedImage(
+        encoded,
+        output_format,
+        image.width,
+        image.height,
+        header,
+        plan is not None,
+        options.grayscale,
+    )
+
+
+def validate_options(options: ProcessingOptions) -> None:
+    if options.resize is not None and (options.resize.width < 1 or options.resize.height < 1):
+        raise InvalidRequest(
+            f"the target size {options.resize.width}x{options.resize.height} must be at least 1x1"
+        )
+    if not 1 <= options.quality <= 100:
+        raise InvalidRequest(f"quality must be between 1 and 100, not {options.quality}")
+    if options.output_format is not None and options.output_format not in ENCODABLE_FORMATS:
+        raise InvalidRequest(
+            f"output format {options.output_format} is not one of {', '.join(ENCODABLE_FORMATS)}"
+        )
+
+
+def choose_output_format(input_format: str, requested: str | None) -> str:
+    if requested is not None:
+        return requested
+    return input_format if input_format in ENCODABLE_FORMATS else "PNG"
+
+
+def _nothing_to_change(header: ImageHeader, output: str, scaling: bool, grayscale: bool) -> bool:
+    return not scaling and not grayscale and output == header.format and header.orientation == 1
+
+
+def decode(
+    data: bytes,
+    image: Image.Image,
+    header: ImageHeader,
+    plan: ResizePlan | None,
+    grayscale: bool,
+) -> Image.Image:
+    """Decode the first frame upright in mode L or RGB, shrinking on load where the format can."""
+    if header.format == "JPEG" and image.mode in DIRECT_MODES:
+        image = _decode_jpeg_scaled(data, image, header, plan, grayscale)
+    else:
+        _load(image)
+    transpose = _ORIENTATION_TRANSPOSE.get(header.orientation)
+    if transpose is not None:
+        image = image.transpose(transpose)
+    return to_working_mode(image, grayscale)
+
+
+def _decode_jpeg_scaled(
+    data: bytes,
+    image: Image.Image,
+    header: ImageHeader,
+    plan: ResizePlan | None,
+    grayscale: bool,
+) -> Image.Image:
+    """Gray straight from the luma channel when no colour management is needed."""
+    min_size = None
+    if plan is not None:
+        min_size = plan.decode_size_needed()
+        if header.orientation in (5, 6, 7, 8):
+            min_size = (min_size[1], min_size[0])
+    needs_colour = wants_colour_management(image)
+    mode = "L" if image.mode == "L" or (grayscale and not needs_colour) else "RGB"
+    decoded = decode_jpeg(data, mode, min_size)
+    if needs_colour:
+        decoded.info["icc_profile"] = image.info["icc_profile"]
+    return decoded
+
+
+def _load(image: Image.Image) -> None:
+    try:
+        image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageTooLarge(f"the image has too many pixels: {error}") from None
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as error:
+        raise CorruptImage(f"the image could not be decoded: {error}") from None
+
+
+def resize(
+    image: Image.Image, plan: ResizePlan, fill: tuple[int, int, int] = (0, 0, 0)
+) -> Image.Image:
+    """Crop, resample and letterbox as planned."""
+    if plan.is_identity:
+        return image
+    resized = image.resize(plan.size, RESAMPLE, box=plan.box, reducing_gap=REDUCING_GAP)
+    if plan.canvas is None:
+        return resized
+    return _letterbox(resized, plan.canvas, fill)
+
+
+def _letterbox(
+    image: Image.Image, canvas: tuple[int, int], fill: tuple[int, int, int]
+) -> Image.Image:
+    colour: int | tuple[int, int, int] = fill
+    if image.mode == "L":
+        colour = round(fill[0] * 0.299 + fill[1] * 0.587 + fill[2] * 0.114)
+    background = Image.new(image.mode, canvas, colour)
+    offset = ((canvas[0] - image.width) // 2, (canvas[1] - image.height) // 2)
+    background.paste(image, offset)
+    return background
+
+
+def encode(image: Image.Image, output_format: str, quality: int) -> bytes:
+    """Encode without metadata: no EXIF, no ICC profile (pixels are sRGB by now)."""
+    image.info = {}
+    buffer = io.BytesIO()
+    if output_format == "JPEG":
+        image.save(buffer, "JPEG", quality=quality)
+    elif output_format == "WEBP":
+        image.save(buffer, "WEBP", quality=quality)
+    else:
+        image.save(buffer, "PNG", compress_level=3)
+    return buffer.getvalue()

@@ -1,0 +1,93 @@
+"""The ImageService gRPC servicer: proto messages to plain options and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grpc_stubs import image_service_v1_pb2 as pb
+from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
+from image_service.formats import Limits
+from image_service.geometry import ResizeMode, ResizeSpec
+from image_service.processing import (
+    DEFAULT_QUALITY,
+    ProcessedImage,
+    ProcessingOptions,
+    process_image,
+)
+from image_service.worker_pool import WorkerPool
+from imagescaler.errors import InvalidRequest
+
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageService"].full_name
+
+_MODES = {
+    pb.RESIZE_MODE_UNSPECIFIED: ResizeMode.STRETCH,
+    pb.RESIZE_MODE_STRETCH: ResizeMode.STRETCH,
+    pb.RESIZE_MODE_FIT: ResizeMode.FIT,
+    pb.RESIZE_MODE_COVER: ResizeMode.COVER,
+    pb.RESIZE_MODE_PAD: ResizeMode.PAD,
+}
+_OUTPUT_FORMATS = {
+    pb.IMAGE_FORMAT_UNSPECIFIED: None,
+    pb.IMAGE_FORMAT_JPEG: "JPEG",
+    pb.IMAGE_FORMAT_PNG: "PNG",
+    pb.IMAGE_FORMAT_WEBP: "WEBP",
+}
+
+
+class ImageServiceServicer(pb_grpc.ImageServiceServicer):
+    def __init__(self, pool: WorkerPool, limits: Limits) -> None:
+        self._pool = pool
+        self._limits = limits
+
+    async def Process(self, request: Any, context: Any) -> Any:
+        options = options_from_request(request)
+        result = await self._pool.run(process_image, request.image, options, self._limits)
+        return reply_from_result(result)
+
+
+def options_from_request(request: Any) -> ProcessingOptions:
+    if not request.image:
+        raise InvalidRequest("no image: the request carries no image bytes")
+    resize = None
+    if request.HasField("resize"):
+        if request.resize.mode not in _MODES:
+            raise InvalidRequest(f"unknown resize mode {request.resize.mode}")
+        fill = request.resize.fill_rgb
+        resize = ResizeSpec(
+            request.resize.width,
+            request.resize.height,
+            _MODES[request.resize.mode],
+            ((fill >> 16) & 0xFF, (fill >> 8) & 0xFF, fill & 0xFF),
+        )
+    if request.output.format not in _OUTPUT_FORMATS:
+        name = (
+            pb.ImageFormat.Name(request.output.format)
+            if request.output.format in pb.ImageFormat.values()
+            else request.output.format
+        )
+        raise InvalidRequest(f"output format {name} cannot be encoded; use JPEG, PNG or WEBP")
+    return ProcessingOptions(
+        resize=resize,
+        grayscale=request.grayscale,
+        output_format=_OUTPUT_FORMATS[request.output.format],
+        quality=request.output.quality or DEFAULT_QUALITY,
+    )
+
+
+def format_enum(name: str) -> pb.ImageFormat:
+    return pb.ImageFormat(pb.ImageFormat.Value(f"IMAGE_FORMAT_{name}"))
+
+
+def reply_from_result(result: ProcessedImage) -> Any:
+    source_width, source_height = result.source.upright_size
+    return pb.ProcessReply(
+        image=result.data,
+        result=pb.ImageInfo(
+            width=result.width, height=result.height, format=format_enum(result.format)
+        ),
+        source=pb.ImageInfo(
+            width=source_width, height=source_height, format=format_enum(result.source.format)
+        ),
+        scaled=result.scaled,
+        grayscaled=result.grayscaled,
+    )

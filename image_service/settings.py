@@ -1,0 +1,22 @@
+"""Settings of the image service (env prefix IMAGESCALER_IMAGE_)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from imagescaler.settings_base import Address, ServiceSettings, available_cpus
+
+
+class ImageServiceSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="IMAGESCALER_IMAGE_")
+
+    listen: Address = Field("127.0.0.1:50052", description="address the gRPC server listens on")
+    workers: int = Field(
+        default_factory=available_cpus,
+        ge=1,
+        description="threads doing pixel work (default: cores)",
+    )
+    queue_depth: int = Field(
+        8, ge=0, description="requests that may wait for a worker before RESOURCE_EXHAUSTED"
+    )

@@ -1,0 +1,1 @@
+"""imagescaler: the command line and the small runtime pieces shared by the services."""

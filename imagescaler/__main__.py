@@ -1,0 +1,7 @@
+"""`python -m imagescaler`: the same as the `imagescaler` command."""
+
+import sys
+
+from imagescaler.cli import main
+
+sys.exit(main())

@@ -1,0 +1,60 @@
+"""Settings every service shares; each service subclasses it with its own env prefix."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+def available_cpus() -> int:
+    """The cores this process may run on (the container's share, not the host's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def check_address(value: str) -> str:
+    """A listen or target address of the form host:port."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not an address of the form host:port")
+    return value
+
+
+Address = Annotated[str, AfterValidator(check_address)]
+
+
+class ServiceSettings(BaseSettings):
+    """Fields common to every service. Subclasses set env_prefix."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    log_format: Literal["text", "json"] = Field(
+        "text", description="log lines: readable text, or JSON for production"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="lowest level that is logged"
+    )
+    max_image_bytes: int = Field(25 * MiB, ge=1024, description="largest image accepted, in bytes")
+    max_pixels: int = Field(
+        50_000_000, ge=1, description="largest image accepted, in pixels (width x height)"
+    )
+    shutdown_grace: float = Field(
+        10.0, ge=0, description="seconds in-flight requests get to finish on SIGTERM"
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @property
+    def max_message_bytes(self) -> int:
+        """gRPC message limit: the largest image plus room for the other fields."""
+        return self.max_image_bytes + 64 * 1024
