@@ -50,8 +50,8 @@ def refusal_for_address(address: str, allow_private: bool) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    if ip.is_unspecified or ip.is_multicast or ip.is_reserved:
-        return "an unspecified, multicast or reserved address"
+    if ip.is_unspecified or ip.is_multicast:
+        return "an unspecified or multicast address"
     if allow_private or ip.is_global:
         return None
     if ip.is_loopback:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
@@ -75,7 +75,7 @@ def options_from_request(request: Any) -> ProcessingOptions:
 
 
 def format_enum(name: str) -> pb.ImageFormat:
-    return pb.ImageFormat(pb.ImageFormat.Value(f"IMAGE_FORMAT_{name}"))
+    return cast(pb.ImageFormat, pb.ImageFormat.Value(f"IMAGE_FORMAT_{name}"))
 
 
 def reply_from_result(result: ProcessedImage) -> Any:

@@ -1,0 +1,44 @@
+"""The README's configuration table, generated from the Settings classes so it cannot drift."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings
+
+from grpc_api.settings import ApiSettings
+from image_service.settings import ImageServiceSettings
+from imagescaler.settings_cli import env_name, flag_name
+
+SERVICES: tuple[tuple[str, type[BaseSettings]], ...] = (
+    ("imagescaler api", ApiSettings),
+    ("imagescaler image-service", ImageServiceSettings),
+)
+
+
+def _default(settings_class: type[BaseSettings], name: str) -> str:
+    field = settings_class.model_fields[name]
+    if field.default_factory is not None:
+        return "number of cores"
+    value = field.default
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def settings_table() -> str:
+    lines = []
+    for command, settings_class in SERVICES:
+        lines += [
+            f"`{command}`:",
+            "",
+            "| flag | environment variable | default | meaning |",
+            "|---|---|---|---|",
+        ]
+        for name, field in settings_class.model_fields.items():
+            lines.append(
+                f"| `{flag_name(name)}` | `{env_name(settings_class, name)}` "
+                f"| `{_default(settings_class, name)}` | {field.description} |"
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_table(), end="")

@@ -1,0 +1,38 @@
+"""The bounded pool refuses work beyond workers + queue at once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from image_service.worker_pool import WorkerPool
+from imagescaler.errors import Overloaded
+
+
+def test_excess_work_is_refused_at_once_and_the_rest_completes() -> None:
+    release = threading.Event()
+
+    async def scenario() -> tuple[list[object], int]:
+        pool = WorkerPool(workers=2, queue_depth=1)
+        jobs = [asyncio.ensure_future(pool.run(release.wait, 10)) for _ in range(5)]
+        await asyncio.sleep(0.1)
+        refused = [job for job in jobs if job.done()]
+        release.set()
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        pool.shutdown()
+        return results, len(refused)
+
+    results, refused_early = asyncio.run(scenario())
+    assert refused_early == 2
+    assert sum(isinstance(result, Overloaded) for result in results) == 2
+    assert results.count(True) == 3
+
+
+def test_capacity_frees_when_jobs_end() -> None:
+    async def scenario() -> list[int]:
+        pool = WorkerPool(workers=1, queue_depth=0)
+        values = [await pool.run(lambda n=n: n) for n in range(3)]
+        pool.shutdown()
+        return values
+
+    assert asyncio.run(scenario()) == [0, 1, 2]

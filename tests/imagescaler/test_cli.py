@@ -1,0 +1,149 @@
+"""The `imagescaler` command as a user runs it: settings, client, and the local system."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grpc_api.server import RunningApi
+from imagescaler.settings_table import settings_table
+from tests.support import ROOT, SHARED_IMAGES, open_bytes
+
+IMAGESCALER = [sys.executable, "-m", "imagescaler"]
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*IMAGESCALER, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["api", "--margin", "2"], {}, "--margin / IMAGESCALER_API_MARGIN"),
+        (["api", "--target-size", "1024"], {}, "--target-size / IMAGESCALER_API_TARGET_SIZE"),
+        (["api"], {"IMAGESCALER_API_QUALITY": "0"}, "--quality / IMAGESCALER_API_QUALITY"),
+        (["api", "--listen", "nowhere"], {}, "--listen / IMAGESCALER_API_LISTEN"),
+        (["image-service", "--workers", "0"], {}, "--workers / IMAGESCALER_IMAGE_WORKERS"),
+    ],
+)
+def test_invalid_settings_refuse_to_start_naming_the_setting(
+    args: list[str], env: dict[str, str], named: str
+) -> None:
+    result = run(*args, env=env)
+    assert result.returncode != 0
+    assert "invalid configuration" in result.stderr and named in result.stderr
+
+
+def test_readme_configuration_table_matches_the_settings() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert settings_table() in readme, "regenerate with: python -m imagescaler.settings_table"
+
+
+def test_client_writes_the_result(api: RunningApi, tmp_path: Path) -> None:
+    out = tmp_path / "out.jpg"
+    result = run(
+        "client",
+        str(SHARED_IMAGES / "hotdog_1400x1316.jpg"),
+        "-o",
+        str(out),
+        "--server",
+        f"127.0.0.1:{api.port}",
+    )
+    assert result.returncode == 0, result.stderr
+    image = open_bytes(out.read_bytes())
+    assert (image.mode, image.size) == ("L", (1024, 768))
+
+
+def test_client_prints_the_error_and_fails(api: RunningApi, tmp_path: Path) -> None:
+    result = run(
+        "client",
+        str(SHARED_IMAGES / "formats/test.pdf"),
+        "-o",
+        str(tmp_path / "x.jpg"),
+        "--server",
+        f"127.0.0.1:{api.port}",
+    )
+    assert result.returncode == 1
+    assert "INVALID_ARGUMENT" in result.stderr and "PDF" in result.stderr
+    assert not (tmp_path / "x.jpg").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_up_runs_the_system_and_stops_it_on_ctrl_c(tmp_path: Path) -> None:
+    image_port, api_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "IMAGESCALER_IMAGE_LISTEN": f"127.0.0.1:{image_port}",
+        "IMAGESCALER_API_LISTEN": f"127.0.0.1:{api_port}",
+        "IMAGESCALER_API_IMAGE_SERVICE": f"127.0.0.1:{image_port}",
+    }
+    with subprocess.Popen(
+        [*IMAGESCALER, "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    ) as up:
+        run_and_interrupt(up, api_port, tmp_path)
+    for port in (image_port, api_port):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served"
+
+
+def run_and_interrupt(up: subprocess.Popen[str], api_port: int, tmp_path: Path) -> None:
+    try:
+        banner = wait_for_line(up, "Press Ctrl-C to stop.")
+        assert f"127.0.0.1:{api_port}" in banner
+        out = tmp_path / "out.jpg"
+        result = run(
+            "client",
+            str(SHARED_IMAGES / "hotdog_1400x1316.jpg"),
+            "-o",
+            str(out),
+            "--server",
+            f"127.0.0.1:{api_port}",
+        )
+        assert result.returncode == 0, result.stderr
+        assert open_bytes(out.read_bytes()).size == (1024, 768)
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=30) == 0
+    finally:
+        if up.poll() is None:
+            up.kill()
+
+
+def wait_for_line(process: subprocess.Popen[str], wanted: str, timeout: float = 30) -> str:
+    assert process.stdout is not None
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if wanted in line:
+            return "".join(seen)
+    raise AssertionError("never saw {!r} in:\n{}".format(wanted, "".join(seen)))
