@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from grpc_api.download import Downloader
 from grpc_api.image_client import ImageServiceClient
@@ -13,39 +12,13 @@ from grpc_api.settings import ApiSettings
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from image_service.formats import configure_pillow
 from imagescaler import grpc_runtime
+from imagescaler.grpc_runtime import RunningServer
 from imagescaler.logging_setup import configure_logging
 
 logger = logging.getLogger(__name__)
 
 
-class RunningApi:
-    """A started API server with what it owns."""
-
-    def __init__(
-        self,
-        server: Any,
-        port: int,
-        health: Any,
-        downloader: Downloader,
-        images: ImageServiceClient,
-    ) -> None:
-        self.server = server
-        self.port = port
-        self.health = health
-        self.downloader = downloader
-        self.images = images
-
-    async def stop(self, grace: float | None = None) -> None:
-        await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
-        await self.close_clients()
-
-    async def close_clients(self) -> None:
-        await self.downloader.close()
-        await self.images.close()
-
-
-async def create_server(settings: ApiSettings) -> RunningApi:
+async def create_server(settings: ApiSettings) -> RunningServer:
     """Start the API on settings.listen (port 0 picks one) and mark it SERVING."""
     downloader = Downloader(
         max_bytes=settings.max_image_bytes,
@@ -58,14 +31,11 @@ async def create_server(settings: ApiSettings) -> RunningApi:
         settings.image_service, settings.max_message_bytes, settings.image_service_timeout
     )
     server = grpc_runtime.create_grpc_server(settings.max_message_bytes)
-    api_grpc.add_ImageScalerServicer_to_server(
-        ImageScalerServicer(settings, downloader, images), server
+    servicer = ImageScalerServicer(settings, downloader, images)
+    api_grpc.add_ImageScalerServicer_to_server(servicer, server)
+    return await grpc_runtime.start_server(
+        server, settings.listen, [SERVICE_NAME], [downloader.close, images.close]
     )
-    health = grpc_runtime.add_health_and_reflection(server, [SERVICE_NAME])
-    port = grpc_runtime.bind(server, settings.listen)
-    await server.start()
-    await grpc_runtime.mark_serving(health, [SERVICE_NAME])
-    return RunningApi(server, port, health, downloader, images)
 
 
 async def serve(settings: ApiSettings) -> None:
@@ -79,10 +49,7 @@ async def serve(settings: ApiSettings) -> None:
         settings.margin,
         settings.image_service,
     )
-    await grpc_runtime.serve_until_signalled(
-        running.server, running.health, settings.shutdown_grace
-    )
-    await running.close_clients()
+    await running.serve_until_signalled(settings.shutdown_grace)
     logger.info("ImageScaler API stopped")
 
 

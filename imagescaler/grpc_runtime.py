@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -93,13 +94,42 @@ def bind(server: Any, address: str) -> int:
     return port
 
 
-async def serve_until_signalled(server: Any, health_servicer: Any, grace: float) -> None:
-    """Run until SIGTERM or SIGINT; then report NOT_SERVING first and drain for `grace` s."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    logger.info("shutting down: NOT_SERVING, draining for up to %.1f s", grace)
-    await health_servicer.enter_graceful_shutdown()
-    await server.stop(grace)
+Cleanup = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class RunningServer:
+    """A started server, its port, its health servicer and what to close after it stops."""
+
+    server: Any
+    port: int
+    health: Any
+    cleanups: Sequence[Cleanup] = ()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """NOT_SERVING first, so balancers stop sending; then drain in-flight calls for `grace`."""
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        for cleanup in self.cleanups:
+            await cleanup()
+
+    async def serve_until_signalled(self, grace: float) -> None:
+        """Run until SIGTERM or SIGINT, then stop gracefully."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        logger.info("shutting down: NOT_SERVING, draining for up to %.1f s", grace)
+        await self.stop(grace)
+
+
+async def start_server(
+    server: Any, address: str, service_names: Sequence[str], cleanups: Sequence[Cleanup] = ()
+) -> RunningServer:
+    """Add health and reflection, bind `address` (port 0 picks one), start, mark SERVING."""
+    health = add_health_and_reflection(server, service_names)
+    port = bind(server, address)
+    await server.start()
+    await mark_serving(health, service_names)
+    return RunningServer(server, port, health, cleanups)

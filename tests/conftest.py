@@ -11,14 +11,13 @@ from typing import Any
 import grpc
 import pytest
 
-from grpc_api.server import RunningApi
 from grpc_api.server import create_server as create_api
 from grpc_api.settings import ApiSettings
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from image_service.server import RunningImageService
 from image_service.server import create_server as create_image_service
 from image_service.settings import ImageServiceSettings
+from imagescaler.grpc_runtime import RunningServer
 from tests.support import LoopThread
 
 CLIENT_OPTIONS = [
@@ -35,10 +34,10 @@ def loop_thread() -> Iterator[LoopThread]:
 
 
 @pytest.fixture(scope="session")
-def start_image_service(loop_thread: LoopThread) -> Iterator[Callable[..., RunningImageService]]:
-    started: list[RunningImageService] = []
+def start_image_service(loop_thread: LoopThread) -> Iterator[Callable[..., RunningServer]]:
+    started: list[RunningServer] = []
 
-    def start(**overrides: Any) -> RunningImageService:
+    def start(**overrides: Any) -> RunningServer:
         settings = ImageServiceSettings(**{"listen": "127.0.0.1:0", "workers": 2, **overrides})
         running = loop_thread.run(create_image_service(settings))
         started.append(running)
@@ -50,17 +49,17 @@ def start_image_service(loop_thread: LoopThread) -> Iterator[Callable[..., Runni
 
 
 @pytest.fixture(scope="session")
-def image_service(start_image_service: Callable[..., RunningImageService]) -> RunningImageService:
+def image_service(start_image_service: Callable[..., RunningServer]) -> RunningServer:
     return start_image_service()
 
 
 @pytest.fixture(scope="session")
 def start_api(
-    loop_thread: LoopThread, image_service: RunningImageService
-) -> Iterator[Callable[..., RunningApi]]:
-    started: list[RunningApi] = []
+    loop_thread: LoopThread, image_service: RunningServer
+) -> Iterator[Callable[..., RunningServer]]:
+    started: list[RunningServer] = []
 
-    def start(**overrides: Any) -> RunningApi:
+    def start(**overrides: Any) -> RunningServer:
         defaults = {"listen": "127.0.0.1:0", "image_service": f"127.0.0.1:{image_service.port}"}
         running = loop_thread.run(create_api(ApiSettings(**{**defaults, **overrides})))
         started.append(running)
@@ -72,13 +71,13 @@ def start_api(
 
 
 @pytest.fixture(scope="session")
-def api(start_api: Callable[..., RunningApi]) -> RunningApi:
+def api(start_api: Callable[..., RunningServer]) -> RunningServer:
     """The API with default settings: private URLs refused."""
     return start_api()
 
 
 @pytest.fixture(scope="session")
-def api_private(start_api: Callable[..., RunningApi]) -> RunningApi:
+def api_private(start_api: Callable[..., RunningServer]) -> RunningServer:
     """The API as in local development: loopback URLs allowed, for the local HTTP server."""
     return start_api(allow_private_urls=True, download_timeout=3.0)
 
@@ -103,14 +102,14 @@ class ScaleClient:
 
 
 @pytest.fixture
-def client(api: RunningApi) -> Iterator[ScaleClient]:
+def client(api: RunningServer) -> Iterator[ScaleClient]:
     scale_client = ScaleClient(api.port)
     yield scale_client
     scale_client.channel.close()
 
 
 @pytest.fixture
-def private_client(api_private: RunningApi) -> Iterator[ScaleClient]:
+def private_client(api_private: RunningServer) -> Iterator[ScaleClient]:
     scale_client = ScaleClient(api_private.port)
     yield scale_client
     scale_client.channel.close()

@@ -8,8 +8,7 @@ import grpc
 import pytest
 from PIL import Image
 
-from grpc_api.server import RunningApi
-from image_service.server import RunningImageService
+from imagescaler.grpc_runtime import RunningServer
 from tests.conftest import LocalHttpServer, Route, ScaleClient
 from tests.support import encode, open_bytes, shared_image
 
@@ -72,12 +71,12 @@ def test_bad_input_gets_a_clear_status(
     assert words in (error.details() or "")
 
 
-def test_exactly_at_the_byte_limit_passes(start_api: Callable[..., RunningApi]) -> None:
+def test_exactly_at_the_byte_limit_passes(start_api: Callable[..., RunningServer]) -> None:
     data = shared_image(PHOTO)
     assert_gray_1024(ScaleClient(start_api(max_image_bytes=len(data)).port).scale(data))
 
 
-def test_one_byte_over_the_byte_limit(start_api: Callable[..., RunningApi]) -> None:
+def test_one_byte_over_the_byte_limit(start_api: Callable[..., RunningServer]) -> None:
     data = shared_image(PHOTO)
     error = ScaleClient(start_api(max_image_bytes=len(data) - 1).port).error(data)
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -85,14 +84,14 @@ def test_one_byte_over_the_byte_limit(start_api: Callable[..., RunningApi]) -> N
 
 
 def test_far_over_the_limit_is_stopped_by_the_grpc_ceiling(
-    start_api: Callable[..., RunningApi],
+    start_api: Callable[..., RunningServer],
 ) -> None:
     error = ScaleClient(start_api(max_image_bytes=100_000).port).error(shared_image(PHOTO))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "larger than max" in (error.details() or "")
 
 
-def test_over_the_pixel_limit(start_api: Callable[..., RunningApi]) -> None:
+def test_over_the_pixel_limit(start_api: Callable[..., RunningServer]) -> None:
     small = ScaleClient(start_api(max_pixels=1_000_000).port)
     error = small.error(shared_image(PHOTO))
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -135,7 +134,7 @@ def test_unreachable_url_says_the_download_failed(private_client: ScaleClient) -
     assert "could not download" in (error.details() or "")
 
 
-def test_image_service_down_is_unavailable(start_api: Callable[..., RunningApi]) -> None:
+def test_image_service_down_is_unavailable(start_api: Callable[..., RunningServer]) -> None:
     orphan = ScaleClient(start_api(image_service="127.0.0.1:9").port)
     error = orphan.error(shared_image(PHOTO))
     assert error.code() == grpc.StatusCode.UNAVAILABLE
@@ -148,7 +147,7 @@ def test_server_keeps_serving_after_errors(client: ScaleClient) -> None:
     assert_gray_1024(client.scale(shared_image(PHOTO)))
 
 
-def test_image_service_reports_what_came_out(image_service: RunningImageService) -> None:
+def test_image_service_reports_what_came_out(image_service: RunningServer) -> None:
     from grpc_stubs import image_service_v1_pb2 as pb
     from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 
@@ -169,7 +168,7 @@ def test_image_service_reports_what_came_out(image_service: RunningImageService)
     assert open_bytes(reply.image).format == "WEBP"
 
 
-def test_health_and_reflection(api: RunningApi, image_service: RunningImageService) -> None:
+def test_health_and_reflection(api: RunningServer, image_service: RunningServer) -> None:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 

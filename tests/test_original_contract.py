@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
-from grpc_api.server import RunningApi
+from imagescaler.grpc_runtime import RunningServer
 from tests.support import ROOT, SHARED_IMAGES, open_bytes
 
 ORIGINAL = Path(__file__).parent / "original_client"
@@ -75,7 +75,7 @@ def call_with_original_client(
 
 
 def test_original_client_scales_a_photo(
-    original_stubs: Path, api: RunningApi, tmp_path: Path
+    original_stubs: Path, api: RunningServer, tmp_path: Path
 ) -> None:
     out = tmp_path / "out.jpg"
     result = call_with_original_client(
@@ -87,7 +87,7 @@ def test_original_client_scales_a_photo(
 
 
 def test_original_client_sees_a_clear_error(
-    original_stubs: Path, api: RunningApi, tmp_path: Path
+    original_stubs: Path, api: RunningServer, tmp_path: Path
 ) -> None:
     result = call_with_original_client(
         original_stubs, api.port, "--url", "http://127.0.0.1/a.jpg", tmp_path / "out.jpg"

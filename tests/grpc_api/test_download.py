@@ -95,3 +95,25 @@ def test_loopback_refused_by_default_and_nothing_connects(http_server: LocalHttp
 def test_unreachable_server() -> None:
     with pytest.raises(DownloadFailed, match="could not download"):
         fetch("http://127.0.0.1:9/a.jpg")
+
+
+def test_server_that_never_answers_hits_the_total_deadline() -> None:
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/a.jpg"
+
+        async def go() -> bytes:
+            downloader = Downloader(10_000, 1.0, 1.0, 2, True)
+            try:
+                return await downloader.fetch(url)
+            finally:
+                await downloader.close()
+
+        started = time.monotonic()
+        with pytest.raises(DownloadFailed, match="took longer than the limit of 1 s"):
+            asyncio.run(go())
+        assert time.monotonic() - started < 5

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from grpc_api.server import RunningApi
+from imagescaler.grpc_runtime import RunningServer
 from imagescaler.settings_table import settings_table
 from tests.support import ROOT, SHARED_IMAGES, open_bytes
 
@@ -56,7 +56,7 @@ def test_readme_configuration_table_matches_the_settings() -> None:
     assert settings_table() in readme, "regenerate with: python -m imagescaler.settings_table"
 
 
-def test_client_writes_the_result(api: RunningApi, tmp_path: Path) -> None:
+def test_client_writes_the_result(api: RunningServer, tmp_path: Path) -> None:
     out = tmp_path / "out.jpg"
     result = run(
         "client",
@@ -71,7 +71,7 @@ def test_client_writes_the_result(api: RunningApi, tmp_path: Path) -> None:
     assert (image.mode, image.size) == ("L", (1024, 768))
 
 
-def test_client_prints_the_error_and_fails(api: RunningApi, tmp_path: Path) -> None:
+def test_client_prints_the_error_and_fails(api: RunningServer, tmp_path: Path) -> None:
     result = run(
         "client",
         str(SHARED_IMAGES / "formats/test.pdf"),
