@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
+from pathlib import Path
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
 from imagescaler import client, local_run
 from imagescaler.settings_cli import add_settings_flags, settings_from_args
+from rest_gateway.settings import GatewaySettings
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imagescaler", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("up", help="run the whole system locally with embedded defaults")
-    image = commands.add_parser("image-service", help="run the image service (gRPC)")
-    add_settings_flags(image, ImageServiceSettings)
-    api = commands.add_parser("api", help="run the ImageScaler API (gRPC)")
-    add_settings_flags(api, ApiSettings)
+    add_settings_flags(
+        commands.add_parser("image-service", help="run the image service (gRPC)"),
+        ImageServiceSettings,
+    )
+    add_settings_flags(
+        commands.add_parser("api", help="run the ImageScaler API (gRPC)"), ApiSettings
+    )
+    add_settings_flags(
+        commands.add_parser("gateway", help="run the REST gateway (HTTP)"), GatewaySettings
+    )
     client.add_arguments(commands.add_parser("client", help="send an image to the API"))
+    token = commands.add_parser("token", help="print a token the gateway accepts")
+    token.add_argument("--sub", required=True, help="the token's subject (user or service name)")
+    add_settings_flags(token, GatewaySettings)
+    commands.add_parser("hash-password", help="hash a password for the gateway's users file")
     return parser
 
 
@@ -30,10 +44,43 @@ def main(argv: list[str] | None = None) -> int:
         from image_service import server as image_server
 
         image_server.main(settings_from_args(ImageServiceSettings, args))
-        return 0
-    if args.command == "api":
+    elif args.command == "api":
         from grpc_api import server as api_server
 
         api_server.main(settings_from_args(ApiSettings, args))
-        return 0
-    return client.run(args)
+    elif args.command == "gateway":
+        from rest_gateway import main as gateway
+
+        gateway.main(settings_from_args(GatewaySettings, args))
+    elif args.command == "token":
+        return print_token(args)
+    elif args.command == "hash-password":
+        from rest_gateway.users import hash_password
+
+        print(
+            hash_password(
+                getpass.getpass("password: ")
+                if sys.stdin.isatty()
+                else sys.stdin.readline().rstrip("\n")
+            )
+        )
+    else:
+        return client.run(args)
+    return 0
+
+
+def print_token(args: argparse.Namespace) -> int:
+    from rest_gateway import dev_state
+    from rest_gateway.identity import NoTokenKeys, token_issuer
+
+    settings = settings_from_args(GatewaySettings, args)
+    no_key = settings.jwt_signing_key_file is None and settings.jwt_hs256_secret is None
+    if no_key and settings.dev_state_file is None and Path(dev_state.DEFAULT_PATH).exists():
+        # Beside `make run`: use the key the local gateway was started with.
+        settings = settings.model_copy(update={"dev_state_file": dev_state.DEFAULT_PATH})
+    try:
+        print(token_issuer(settings).issue(args.sub).access_token)
+    except NoTokenKeys as error:
+        print(f"cannot issue a token: {error}", file=sys.stderr)
+        return 2
+    return 0

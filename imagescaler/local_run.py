@@ -6,6 +6,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 import grpc
@@ -13,6 +15,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
+from rest_gateway import dev_state
+from rest_gateway.settings import GatewaySettings
 
 READY_TIMEOUT = 30.0
 
@@ -20,24 +24,34 @@ READY_TIMEOUT = 30.0
 @dataclass
 class Child:
     name: str
-    address: str
+    address: str  # where this machine reaches it
     process: subprocess.Popen[bytes]
 
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.name} exited with code {self.process.returncode}")
 
-def start_child(name: str, subcommand: str, address: str) -> Child:
+
+def local_target(listen: str) -> str:
+    """Where to reach a service on this machine that listens on `listen`."""
+    host, _, port = listen.rpartition(":")
+    return f"127.0.0.1:{port}" if host in ("0.0.0.0", "[::]", "") else listen
+
+
+def start_child(name: str, subcommand: str, listen: str, *flags: str) -> Child:
     # A session of its own, so Ctrl-C reaches only us and we stop the children in order.
     process = subprocess.Popen(
-        [sys.executable, "-m", "imagescaler", subcommand], start_new_session=True
+        [sys.executable, "-m", "imagescaler", subcommand, *flags], start_new_session=True
     )
-    return Child(name, address, process)
+    return Child(name, local_target(listen), process)
 
 
 def wait_until_serving(child: Child, deadline: float) -> None:
+    """Poll the gRPC health service until it says SERVING."""
     with grpc.insecure_channel(child.address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
-            if child.process.poll() is not None:
-                raise RuntimeError(f"{child.name} exited with code {child.process.returncode}")
+            child.check_alive()
             try:
                 reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -45,6 +59,20 @@ def wait_until_serving(child: Child, deadline: float) -> None:
             except grpc.RpcError:
                 pass
             time.sleep(0.1)
+    raise RuntimeError(f"{child.name} did not become ready at {child.address}")
+
+
+def wait_until_http_ready(child: Child, deadline: float) -> None:
+    """Poll /readyz until it answers 200."""
+    while time.monotonic() < deadline:
+        child.check_alive()
+        try:
+            with urllib.request.urlopen(f"http://{child.address}/readyz", timeout=1) as reply:
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
     raise RuntimeError(f"{child.name} did not become ready at {child.address}")
 
 
@@ -60,26 +88,55 @@ def stop_children(children: list[Child], grace: float) -> None:
                 child.process.wait()
 
 
-def print_banner(api: ApiSettings, image: ImageServiceSettings) -> None:
+def print_banner(
+    api: ApiSettings, image: ImageServiceSettings, gateway: GatewaySettings, dev: dev_state.DevState
+) -> None:
+    web = local_target(gateway.listen)
     print(
         f"""
 imagescaler is running.
-  image service  {image.listen}  gRPC imagescaler.image.v1.ImageService
+  upload page    http://{web}/   (sign in as {dev.username} / {dev.password})
+  REST + docs    http://{web}/docs
   API            {api.listen}  gRPC imagescaler.ImageScaler
                  (target {api.target_size}, grayscale {api.grayscale}, margin {api.margin:g})
+  image service  {image.listen}  gRPC imagescaler.image.v1.ImageService
 
 Try it from another terminal:
   .venv/bin/imagescaler client ../shared/images/hotdog_1400x1316.jpg -o out.jpg
+  TOKEN=$(.venv/bin/imagescaler token --sub me)
+  curl -H "Authorization: Bearer $TOKEN" -F file=@../shared/images/hotdog_1400x1316.jpg \\
+       http://{web}/v1/scale -o out.jpg
 
 Press Ctrl-C to stop.""",
         flush=True,
     )
 
 
-def run() -> int:
-    image_settings = ImageServiceSettings()
-    api_settings = ApiSettings()
+def start_all(
+    image: ImageServiceSettings, api: ApiSettings, gateway: GatewaySettings, state_file: str
+) -> list[Child]:
+    """Start the services in dependency order, each pointed at the one behind it."""
+    deadline = time.monotonic() + READY_TIMEOUT
     children: list[Child] = []
+    try:
+        children.append(start_child("image service", "image-service", image.listen))
+        wait_until_serving(children[-1], deadline)
+        image_link = ["--image-service", local_target(image.listen)]
+        children.append(start_child("API", "api", api.listen, *image_link))
+        wait_until_serving(children[-1], deadline)
+        gateway_flags = ["--api", local_target(api.listen), "--dev-state-file", state_file]
+        children.append(start_child("gateway", "gateway", gateway.listen, *gateway_flags))
+        wait_until_http_ready(children[-1], deadline)
+    except BaseException:
+        stop_children(children, 5)
+        raise
+    return children
+
+
+def run() -> int:
+    image, api, gateway = ImageServiceSettings(), ApiSettings(), GatewaySettings()
+    state_file = gateway.dev_state_file or dev_state.DEFAULT_PATH
+    dev = dev_state.load_or_create(state_file)
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
@@ -89,25 +146,20 @@ def run() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        children.append(start_child("image service", "image-service", image_settings.listen))
-        wait_until_serving(children[-1], deadline)
-        children.append(start_child("API", "api", api_settings.listen))
-        wait_until_serving(children[-1], deadline)
-        print_banner(api_settings, image_settings)
-        while not stopping:
-            for child in children:
-                if child.process.poll() is not None:
-                    print(
-                        f"{child.name} exited with code {child.process.returncode}; stopping",
-                        file=sys.stderr,
-                    )
-                    return 1
-            time.sleep(0.2)
-        print("stopping...", flush=True)
-        return 0
+        children = start_all(image, api, gateway, str(state_file))
     except RuntimeError as error:
         print(f"could not start: {error}", file=sys.stderr)
         return 1
+    print_banner(api, image, gateway, dev)
+    try:
+        while not stopping:
+            for child in children:
+                child.check_alive()
+            time.sleep(0.2)
+    except RuntimeError as error:
+        print(f"{error}; stopping", file=sys.stderr)
+        return 1
     finally:
-        stop_children(children, max(api_settings.shutdown_grace, image_settings.shutdown_grace) + 5)
+        print("stopping...", flush=True)
+        stop_children(children, max(s.shutdown_grace for s in (image, api, gateway)) + 5)
+    return 0

@@ -6,9 +6,12 @@ from pydantic_settings import BaseSettings
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
+from imagescaler.settings_base import available_cpus
 from imagescaler.settings_cli import env_name, flag_name
+from rest_gateway.settings import GatewaySettings
 
 SERVICES: tuple[tuple[str, type[BaseSettings]], ...] = (
+    ("imagescaler gateway", GatewaySettings),
     ("imagescaler api", ApiSettings),
     ("imagescaler image-service", ImageServiceSettings),
 )
@@ -16,9 +19,13 @@ SERVICES: tuple[tuple[str, type[BaseSettings]], ...] = (
 
 def _default(settings_class: type[BaseSettings], name: str) -> str:
     field = settings_class.model_fields[name]
-    if field.default_factory is not None:
+    if field.default_factory is available_cpus:
         return "number of cores"
-    value = field.default
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, list):
+        return ",".join(value) or "empty"
+    if value is None:
+        return "none"
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 

@@ -20,6 +20,8 @@ from image_service.settings import ImageServiceSettings
 from imagescaler.grpc_runtime import RunningServer
 from tests.support import LoopThread
 
+pytest_plugins = ["tests.gateway_fixtures"]
+
 CLIENT_OPTIONS = [
     ("grpc.max_receive_message_length", 64 << 20),
     ("grpc.max_send_message_length", 64 << 20),

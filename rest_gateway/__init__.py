@@ -1,0 +1,1 @@
+"""The REST gateway: uploads and URLs over HTTP, JWT auth, rate limits, docs and the upload page."""

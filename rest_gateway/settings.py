@@ -1,0 +1,101 @@
+"""Settings of the REST gateway (env prefix IMAGESCALER_GATEWAY_)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from imagescaler.settings_base import Address, ServiceSettings
+
+MIN_HMAC_SECRET_BYTES = 32
+MAX_CLOCK_SKEW = 30
+
+
+def split_list(value: object) -> object:
+    """Accept "a,b,c" from flags and env as well as a list."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def check_networks(values: list[str]) -> list[str]:
+    for value in values:
+        ipaddress.ip_network(value, strict=False)
+    return values
+
+
+def check_rate(value: str) -> str:
+    from limits import parse_many
+
+    parse_many(value)
+    return value
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
+Networks = Annotated[CommaList, AfterValidator(check_networks)]
+Rate = Annotated[str, AfterValidator(check_rate)]
+
+
+class GatewaySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="IMAGESCALER_GATEWAY_")
+
+    listen: Address = Field("127.0.0.1:8000", description="address the HTTP server listens on")
+    api: str = Field("127.0.0.1:50051", description="gRPC target of the ImageScaler API")
+    api_timeout: float = Field(60.0, gt=0, description="deadline in seconds for each API call")
+    jwt_issuer: str = Field("imagescaler", min_length=1, description="required `iss` of tokens")
+    jwt_audience: str = Field("imagescaler", min_length=1, description="required `aud` of tokens")
+    jwt_clock_skew: int = Field(
+        30, ge=0, le=MAX_CLOCK_SKEW, description="seconds of clock skew allowed on exp and nbf"
+    )
+    token_ttl: int = Field(3600, ge=60, description="lifetime in seconds of tokens issued here")
+    jwt_signing_key_file: Path | None = Field(
+        None, description="PEM private key (RSA or EC P-256) to issue RS256/ES256 tokens"
+    )
+    jwt_hs256_secret: SecretStr | None = Field(
+        None, description="HMAC secret for HS256 tokens, at least 32 bytes (prefer keys)"
+    )
+    jwt_public_keys_file: Path | None = Field(
+        None, description="PEM public key or JWKS file of an identity provider (RS256/ES256)"
+    )
+    users_file: Path | None = Field(
+        None, description="JSON object of user name to password hash (imagescaler hash-password)"
+    )
+    dev_state_file: Path | None = Field(
+        None, description="local development state: signing key and dev user (imagescaler up)"
+    )
+    rate_limit: Rate = Field("60/minute", description="requests to /v1/scale per user")
+    token_rate_limit: Rate = Field(
+        "10/minute", description="requests to /v1/token per client address"
+    )
+    rate_limit_storage: str = Field(
+        "memory://", description="memory:// (one process) or redis://host:port (shared)"
+    )
+    rate_limit_fail_open: bool = Field(
+        True, description="when the limit storage is down: true lets requests through, false 503"
+    )
+    trusted_proxies: Networks = Field(
+        default_factory=list,
+        description="peer networks whose X-Forwarded-For is believed, comma-separated",
+    )
+    cors_origins: CommaList = Field(
+        default_factory=list, description="origins allowed by CORS, comma-separated (off if empty)"
+    )
+
+    @field_validator("jwt_hs256_secret")
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value().encode()) < MIN_HMAC_SECRET_BYTES:
+            raise ValueError(f"an HS256 secret must be at least {MIN_HMAC_SECRET_BYTES} bytes")
+        return secret
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])

@@ -1,0 +1,1 @@
+"""The browser upload page, served by the gateway as static files."""
