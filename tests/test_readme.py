@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 
-from tests.imagescaler.test_cli import IMAGESCALER, free_port, wait_for_line
+from tests.local_system import local_system
 from tests.support import ROOT, open_bytes
 
 MARKER = "<!-- tested: tests/test_readme.py"
@@ -22,38 +21,19 @@ def curl_block() -> str:
 
 
 def test_readme_curl_examples_work_as_written() -> None:
-    ports = {name: free_port() for name in ("image", "api", "gateway")}
-    env = {
-        **os.environ,
-        "IMAGESCALER_IMAGE_LISTEN": f"127.0.0.1:{ports['image']}",
-        "IMAGESCALER_API_LISTEN": f"127.0.0.1:{ports['api']}",
-        "IMAGESCALER_GATEWAY_LISTEN": f"127.0.0.1:{ports['gateway']}",
-    }
-    # Only the port changes, so a developer's own `make run` on :8000 does not collide.
-    block = curl_block().replace(DOCUMENTED_GATEWAY, f"127.0.0.1:{ports['gateway']}")
     scaled = ROOT / "scaled.jpg"
-    with subprocess.Popen(
-        [*IMAGESCALER, "up"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    ) as up:
-        try:
-            wait_for_line(up, "Press Ctrl-C to stop.")
-            result = subprocess.run(
-                ["bash", "-euo", "pipefail", "-c", block],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-                cwd=ROOT,
-                env={**os.environ, "PATH": os.environ["PATH"]},
-            )
-        finally:
-            up.terminate()
-            up.wait(30)
+    # The default dev state, as beside `make run`: the block's `imagescaler token` reads it.
+    with local_system() as system:
+        # Only the port changes, so a developer's own `make run` on :8000 does not collide.
+        block = curl_block().replace(DOCUMENTED_GATEWAY, f"127.0.0.1:{system.gateway_port}")
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=ROOT,
+        )
     try:
         assert result.returncode == 0, result.stderr
         headers = result.stdout.lower()

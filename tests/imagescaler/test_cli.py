@@ -6,17 +6,14 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from imagescaler.grpc_runtime import RunningServer
 from imagescaler.settings_table import settings_table
+from tests.local_system import IMAGESCALER, local_system
 from tests.support import ROOT, SHARED_IMAGES, open_bytes
-
-IMAGESCALER = [sys.executable, "-m", "imagescaler"]
 
 
 def run(
@@ -85,38 +82,10 @@ def test_client_prints_the_error_and_fails(api: RunningServer, tmp_path: Path) -
     assert not (tmp_path / "x.jpg").exists()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_up_runs_the_system_and_stops_it_on_ctrl_c(tmp_path: Path) -> None:
-    image_port, api_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "IMAGESCALER_IMAGE_LISTEN": f"127.0.0.1:{image_port}",
-        "IMAGESCALER_API_LISTEN": f"127.0.0.1:{api_port}",
-        "IMAGESCALER_API_IMAGE_SERVICE": f"127.0.0.1:{image_port}",
-    }
-    with subprocess.Popen(
-        [*IMAGESCALER, "up"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    ) as up:
-        run_and_interrupt(up, api_port, tmp_path)
-    for port in (image_port, api_port):
-        with socket.socket() as probe:
-            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served"
-
-
-def run_and_interrupt(up: subprocess.Popen[str], api_port: int, tmp_path: Path) -> None:
-    try:
-        banner = wait_for_line(up, "Press Ctrl-C to stop.")
-        assert f"127.0.0.1:{api_port}" in banner
+    with local_system(tmp_path / "dev-state.json") as system:
+        assert f"127.0.0.1:{system.api_port}" in system.banner
+        assert "sign in as dev /" in system.banner
         out = tmp_path / "out.jpg"
         result = run(
             "client",
@@ -124,26 +93,12 @@ def run_and_interrupt(up: subprocess.Popen[str], api_port: int, tmp_path: Path) 
             "-o",
             str(out),
             "--server",
-            f"127.0.0.1:{api_port}",
+            f"127.0.0.1:{system.api_port}",
         )
         assert result.returncode == 0, result.stderr
         assert open_bytes(out.read_bytes()).size == (1024, 768)
-        up.send_signal(signal.SIGINT)
-        assert up.wait(timeout=30) == 0
-    finally:
-        if up.poll() is None:
-            up.kill()
-
-
-def wait_for_line(process: subprocess.Popen[str], wanted: str, timeout: float = 30) -> str:
-    assert process.stdout is not None
-    seen = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if wanted in line:
-            return "".join(seen)
-    raise AssertionError("never saw {!r} in:\n{}".format(wanted, "".join(seen)))
+        system.process.send_signal(signal.SIGINT)
+        assert system.process.wait(timeout=30) == 0
+    for port in system.ports:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served"

@@ -1,0 +1,82 @@
+"""`imagescaler up` as a user runs it, on free ports, for the tests that need the whole system."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support import ROOT
+
+IMAGESCALER = [sys.executable, "-m", "imagescaler"]
+
+
+@dataclass
+class LocalSystem:
+    process: subprocess.Popen[str]
+    banner: str
+    image_port: int
+    api_port: int
+    gateway_port: int
+
+    @property
+    def ports(self) -> tuple[int, int, int]:
+        return self.image_port, self.api_port, self.gateway_port
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def local_system(dev_state: Path | None = None) -> Iterator[LocalSystem]:
+    """Start `imagescaler up` and wait for its banner; kill it on the way out if still running."""
+    image_port, api_port, gateway_port = free_port(), free_port(), free_port()
+    env = {
+        **os.environ,
+        "IMAGESCALER_IMAGE_LISTEN": f"127.0.0.1:{image_port}",
+        "IMAGESCALER_API_LISTEN": f"127.0.0.1:{api_port}",
+        "IMAGESCALER_GATEWAY_LISTEN": f"127.0.0.1:{gateway_port}",
+    }
+    if dev_state is not None:
+        env["IMAGESCALER_GATEWAY_DEV_STATE_FILE"] = str(dev_state)
+    with subprocess.Popen(
+        [*IMAGESCALER, "up"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    ) as process:
+        try:
+            banner = wait_for_line(process, "Press Ctrl-C to stop.")
+            yield LocalSystem(process, banner, image_port, api_port, gateway_port)
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def wait_for_line(process: subprocess.Popen[str], wanted: str, timeout: float = 40) -> str:
+    assert process.stdout is not None
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if wanted in line:
+            return "".join(seen)
+    raise AssertionError("never saw {!r} in:\n{}".format(wanted, "".join(seen)))
