@@ -25,5 +25,5 @@ def decode_jpeg(data: bytes, mode: str, min_size: tuple[int, int] | None = None)
     except (ValueError, RuntimeError) as error:
         raise CorruptImage(f"the JPEG data is damaged: {error}") from None
     if mode == "L":
-        array = array[:, :, 0]
+        array = array.reshape(array.shape[:2])  # a view: (h, w, 1) -> (h, w), no copy
     return Image.fromarray(array, mode)

@@ -137,7 +137,7 @@ def _decode_jpeg_scaled(
         min_size = plan.decode_size_needed()
         if header.orientation in (5, 6, 7, 8):
             min_size = (min_size[1], min_size[0])
-    needs_colour = wants_colour_management(image)
+    needs_colour = wants_colour_management(image, grayscale)
     mode = "L" if image.mode == "L" or (grayscale and not needs_colour) else "RGB"
     decoded = decode_jpeg(data, mode, min_size)
     if needs_colour:

@@ -33,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", required=True, help="the token's subject (user or service name)")
     add_settings_flags(token, GatewaySettings)
     commands.add_parser("hash-password", help="hash a password for the gateway's users file")
+    bench = commands.add_parser(
+        "bench", help="measure speed and memory against the floor and peers"
+    )
+    bench.add_argument("--quick", action="store_true", help="small inputs and short runs (tests)")
+    bench.add_argument("--seconds", type=float, help="length of each end-to-end run")
+    bench.add_argument("--memory-seconds", type=float, help="length of the memory run (soak)")
+    bench.add_argument("--no-thumbor", action="store_true", help="skip thumbor")
+    bench.add_argument("--shared", type=Path, default=Path("../shared/images"), help="image folder")
+    bench.add_argument("--json", type=Path, default=Path(".bench/results.json"), help="JSON output")
     return parser
 
 
@@ -54,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         gateway.main(settings_from_args(GatewaySettings, args))
     elif args.command == "token":
         return print_token(args)
+    elif args.command == "bench":
+        return run_bench(args)
     elif args.command == "hash-password":
         from rest_gateway.users import hash_password
 
@@ -66,6 +77,24 @@ def main(argv: list[str] | None = None) -> int:
         )
     else:
         return client.run(args)
+    return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    from imagescaler.bench.runner import BenchConfig, run
+
+    quick = bool(args.quick)
+    config = BenchConfig(
+        quick=quick,
+        seconds=args.seconds or (1.0 if quick else 10.0),
+        memory_seconds=args.memory_seconds or (2.0 if quick else 60.0),
+        concurrencies=(1, 2) if quick else (1, 2, 4),
+        repeats=3 if quick else 15,
+        thumbor=not args.no_thumbor,
+        shared=args.shared,
+        json_path=args.json,
+    )
+    run(config)
     return 0
 
 

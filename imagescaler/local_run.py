@@ -38,10 +38,12 @@ def local_target(listen: str) -> str:
     return f"127.0.0.1:{port}" if host in ("0.0.0.0", "[::]", "") else listen
 
 
-def start_child(name: str, subcommand: str, listen: str, *flags: str) -> Child:
+def start_child(name: str, subcommand: str, listen: str, *flags: str, quiet: bool = False) -> Child:
     # A session of its own, so Ctrl-C reaches only us and we stop the children in order.
     process = subprocess.Popen(
-        [sys.executable, "-m", "imagescaler", subcommand, *flags], start_new_session=True
+        [sys.executable, "-m", "imagescaler", subcommand, "--listen", listen, *flags],
+        start_new_session=True,
+        stderr=subprocess.DEVNULL if quiet else None,
     )
     return Child(name, local_target(listen), process)
 
@@ -112,20 +114,25 @@ Press Ctrl-C to stop.""",
     )
 
 
-def start_all(
-    image: ImageServiceSettings, api: ApiSettings, gateway: GatewaySettings, state_file: str
+def start_all(  # noqa: PLR0917 - one argument per service, read in order
+    image: ImageServiceSettings,
+    api: ApiSettings,
+    gateway: GatewaySettings,
+    state_file: str,
+    gateway_flags: tuple[str, ...] = (),
+    quiet: bool = False,
 ) -> list[Child]:
     """Start the services in dependency order, each pointed at the one behind it."""
     deadline = time.monotonic() + READY_TIMEOUT
     children: list[Child] = []
     try:
-        children.append(start_child("image service", "image-service", image.listen))
+        children.append(start_child("image service", "image-service", image.listen, quiet=quiet))
         wait_until_serving(children[-1], deadline)
         image_link = ["--image-service", local_target(image.listen)]
-        children.append(start_child("API", "api", api.listen, *image_link))
+        children.append(start_child("API", "api", api.listen, *image_link, quiet=quiet))
         wait_until_serving(children[-1], deadline)
-        gateway_flags = ["--api", local_target(api.listen), "--dev-state-file", state_file]
-        children.append(start_child("gateway", "gateway", gateway.listen, *gateway_flags))
+        links = ["--api", local_target(api.listen), "--dev-state-file", state_file, *gateway_flags]
+        children.append(start_child("gateway", "gateway", gateway.listen, *links, quiet=quiet))
         wait_until_http_ready(children[-1], deadline)
     except BaseException:
         stop_children(children, 5)

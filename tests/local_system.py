@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from imagescaler.bench.ports import free_port
 from tests.support import ROOT
 
 IMAGESCALER = [sys.executable, "-m", "imagescaler"]
@@ -28,12 +28,6 @@ class LocalSystem:
     @property
     def ports(self) -> tuple[int, int, int]:
         return self.image_port, self.api_port, self.gateway_port
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

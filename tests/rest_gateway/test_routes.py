@@ -262,3 +262,25 @@ def test_status_table(code: grpc.StatusCode, reason: str | None, status: int) ->
         assert error.headers["WWW-Authenticate"] == "Bearer"
     if status == 500:
         assert error.detail != "detail"  # no internals leak
+
+
+def test_exactly_at_the_byte_limit_passes_every_hop_and_one_over_is_refused(
+    start_image_service: Callable[..., RunningServer],
+    start_api: Callable[..., RunningServer],
+    start_gateway: Callable[..., GatewayThread],
+    token: str,
+) -> None:
+    data = shared_image(
+        "phone_4032x3024_exif6.jpg"
+    )  # 3.9 MB: over gRPC's 4 MiB default with fields
+    limit = len(data)
+    service = start_image_service(max_image_bytes=limit)
+    api = start_api(max_image_bytes=limit, image_service=f"127.0.0.1:{service.port}")
+    gateway = start_gateway(max_image_bytes=limit, api=f"127.0.0.1:{api.port}")
+    with gateway.client(headers={"Authorization": f"Bearer {token}"}) as client:
+        exact = upload(client, data)
+        one_over = upload(client, data + b"\0")  # bytes after the JPEG's end still decode
+    assert exact.status_code == 200, exact.text
+    assert_error(
+        one_over, 413, "image_too_large", f"{limit + 1} bytes, over the limit of {limit} bytes"
+    )

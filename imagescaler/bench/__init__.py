@@ -1,0 +1,1 @@
+"""`imagescaler bench`: how fast we are against the floor, naive Pillow, pyvips and thumbor."""

@@ -1,0 +1,57 @@
+"""The benchmark's images: shared photos, plus a large PNG and an exact-size JPEG made once."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+CACHE = Path(".bench") / "inputs"
+
+
+@dataclass(frozen=True)
+class BenchImage:
+    label: str
+    path: Path
+
+    @property
+    def data(self) -> bytes:
+        return self.path.read_bytes()
+
+    @property
+    def is_jpeg(self) -> bool:
+        return self.path.suffix.lower() in (".jpg", ".jpeg")
+
+
+def full_set(shared: Path) -> list[BenchImage]:
+    return [
+        BenchImage("12 MP JPEG (phone, EXIF 6)", shared / "phone_4032x3024_exif6.jpg"),
+        BenchImage("24 MP JPEG", shared / "night_4000x6000.jpg"),
+        BenchImage("8 MP PNG", _derived(shared / "leaf_3264x2448.jpg", "leaf_3264x2448.png", None)),
+        BenchImage(
+            "1024x768 JPEG",
+            _derived(shared / "leaf_3264x2448.jpg", "leaf_1024x768.jpg", (1024, 768)),
+        ),
+    ]
+
+
+def quick_set(shared: Path) -> list[BenchImage]:
+    return [
+        BenchImage("1.8 MP JPEG", shared / "hotdog_1400x1316.jpg"),
+        BenchImage("small PNG", shared / "rgba_400x300.png"),
+    ]
+
+
+def _derived(source: Path, name: str, size: tuple[int, int] | None) -> Path:
+    target = CACHE / name
+    if not target.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        image = Image.open(source).convert("RGB")
+        if size is not None:
+            image = image.resize(size, Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG" if name.endswith(".png") else "JPEG", quality=90)
+        target.write_bytes(buffer.getvalue())
+    return target

@@ -1,0 +1,64 @@
+"""Resident memory of a process over time, from /proc (Linux)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MiB = 1024 * 1024
+
+
+def _status_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+@dataclass
+class MemoryTrace:
+    """RSS samples in MiB, and the kernel's own high-water mark."""
+
+    samples: list[tuple[float, float]] = field(default_factory=list)
+    peak_mib: float = 0.0
+
+    def window_mean(self, start: float, end: float) -> float:
+        """Mean RSS over a fraction [start, end) of the run."""
+        count = len(self.samples)
+        chosen = self.samples[int(start * count) : max(int(start * count) + 1, int(end * count))]
+        return sum(rss for _, rss in chosen) / len(chosen) if chosen else float("nan")
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "peak_rss_mib": round(self.peak_mib, 1),
+            "first_tenth_mean_mib": round(self.window_mean(0.0, 0.1), 1),
+            "last_tenth_mean_mib": round(self.window_mean(0.9, 1.0), 1),
+        }
+
+
+class MemorySampler:
+    """Samples a process's RSS every `interval` seconds in a background thread."""
+
+    def __init__(self, pid: int, interval: float = 0.5) -> None:
+        self._pid = pid
+        self._interval = interval
+        self._stop = threading.Event()
+        self.trace = MemoryTrace()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemoryTrace:
+        self._started = time.monotonic()
+        self._thread.start()
+        return self.trace
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.trace.peak_mib = _status_kib(self._pid, "VmHWM") / 1024
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            rss = _status_kib(self._pid, "VmRSS") / 1024
+            self.trace.samples.append((time.monotonic() - self._started, rss))

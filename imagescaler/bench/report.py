@@ -1,0 +1,91 @@
+"""The benchmark's table and its targets, printed for people and written as JSON."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    measured: float
+    limit: float
+    unit: str = "x"
+
+    @property
+    def met(self) -> bool:
+        return not math.isnan(self.measured) and self.measured <= self.limit
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.name,
+            "measured": round(self.measured, 3),
+            "limit": self.limit,
+            "unit": self.unit,
+            "met": self.met,
+        }
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    line = "  ".join(f"{{:<{width}}}" for width in widths)
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line.format(*headers), rule, *(line.format(*map(str, r)) for r in rows)])
+
+
+def fmt(value: float, digits: int = 1) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.{digits}f}"
+
+
+def inprocess_table(results: dict[str, list[dict[str, Any]]]) -> str:
+    rows = []
+    for image, timings in results.items():
+        reference = next(
+            (t["median_ms"] for t in timings if t["name"] == "libjpeg-turbo floor"), None
+        )
+        ours = next(t["median_ms"] for t in timings if t["name"] == "ours")
+        for timing in timings:
+            vs_floor = fmt(timing["median_ms"] / reference, 2) + "x" if reference else "-"
+            rows.append(
+                [
+                    image,
+                    timing["name"],
+                    fmt(timing["median_ms"]),
+                    fmt(timing["best_ms"]),
+                    vs_floor,
+                    fmt(timing["median_ms"] / ours, 2) + "x",
+                ]
+            )
+    return table(["image", "method", "median ms", "best ms", "vs floor", "vs ours"], rows)
+
+
+def load_table(results: dict[str, list[dict[str, Any]]]) -> str:
+    rows = [
+        [
+            target,
+            str(r["concurrency"]),
+            fmt(r["requests_per_second"], 2),
+            fmt(r["p50_ms"]),
+            fmt(r["p99_ms"]),
+            str(r["requests"]),
+            str(sum(r["errors"].values())),
+        ]
+        for target, runs in results.items()
+        for r in runs
+    ]
+    return table(["end to end", "conc.", "req/s", "p50 ms", "p99 ms", "requests", "errors"], rows)
+
+
+def targets_table(targets: list[Target]) -> str:
+    rows = [
+        [
+            t.name,
+            f"{fmt(t.measured, 2)} {t.unit}",
+            f"<= {t.limit:g} {t.unit}",
+            "met" if t.met else "NOT MET",
+        ]
+        for t in targets
+    ]
+    return table(["target", "measured", "wanted", "result"], rows)

@@ -1,0 +1,50 @@
+"""`imagescaler bench --quick` produces a well-formed table and JSON (figures are not judged)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import ROOT, SHARED_IMAGES
+
+
+def test_quick_bench_prints_a_table_and_writes_json(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "imagescaler",
+            "bench",
+            "--quick",
+            "--no-thumbor",
+            "--shared",
+            str(SHARED_IMAGES),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for heading in ("method", "median ms", "vs floor", "end to end", "req/s", "p99 ms", "target"):
+        assert heading in result.stdout
+    results = json.loads(out.read_text())
+    methods = {t["name"] for t in results["inprocess"]["1.8 MP JPEG"]}
+    assert {"libjpeg-turbo floor", "ours", "naive Pillow"} <= methods
+    for target in ("gRPC API", "REST gateway"):
+        runs = results["end_to_end"][target]
+        assert [r["concurrency"] for r in runs] == [1, 2]
+        assert all(r["requests"] > 0 and not r["errors"] for r in runs)
+    assert results["memory"]["peak_rss_mib"] > 0
+    assert set(results["pool"]) == {"threads", "processes"}
+    assert {t["target"] for t in results["targets"]} >= {
+        "ours / libjpeg-turbo floor",
+        "gRPC API end to end (c=1 p50) / processing",
+        "image service peak RSS",
+    }
