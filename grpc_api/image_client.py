@@ -5,19 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from prometheus_client import CollectorRegistry
 
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 from imagescaler.errors import UpstreamError
-from imagescaler.grpc_runtime import REASON_KEY, message_size_options
+from imagescaler.grpc_interceptors import REASON_KEY
+from imagescaler.grpc_runtime import create_channel
 
 
 class ImageServiceClient:
-    def __init__(self, target: str, max_message_bytes: int, timeout: float) -> None:
+    def __init__(
+        self,
+        target: str,
+        max_message_bytes: int,
+        timeout: float,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self._target = target
         self._timeout = timeout
-        self._channel = grpc.aio.insecure_channel(
-            target, options=message_size_options(max_message_bytes)
-        )
+        self._channel = create_channel(target, max_message_bytes, registry)
         self._stub = pb_grpc.ImageServiceStub(self._channel)
 
     async def process(self, request: Any) -> Any:

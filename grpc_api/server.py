@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from prometheus_client import CollectorRegistry
+
 from grpc_api.download import Downloader
 from grpc_api.image_client import ImageServiceClient
 from grpc_api.servicer import SERVICE_NAME, ImageScalerServicer
@@ -13,13 +15,18 @@ from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from image_service.formats import configure_pillow
 from imagescaler import grpc_runtime
 from imagescaler.grpc_runtime import RunningServer
+from imagescaler.image_metrics import ImageMetrics
 from imagescaler.logging_setup import configure_logging
+from imagescaler.memory_tuning import limit_malloc_arenas
 
 logger = logging.getLogger(__name__)
 
 
-async def create_server(settings: ApiSettings) -> RunningServer:
+async def create_server(
+    settings: ApiSettings, registry: CollectorRegistry | None = None
+) -> RunningServer:
     """Start the API on settings.listen (port 0 picks one) and mark it SERVING."""
+    registry = registry if registry is not None else CollectorRegistry()
     downloader = Downloader(
         max_bytes=settings.max_image_bytes,
         total_timeout=settings.download_timeout,
@@ -28,18 +35,24 @@ async def create_server(settings: ApiSettings) -> RunningServer:
         allow_private=settings.allow_private_urls,
     )
     images = ImageServiceClient(
-        settings.image_service, settings.max_message_bytes, settings.image_service_timeout
+        settings.image_service, settings.max_message_bytes, settings.image_service_timeout, registry
     )
-    server = grpc_runtime.create_grpc_server(settings.max_message_bytes)
-    servicer = ImageScalerServicer(settings, downloader, images)
+    server = grpc_runtime.create_grpc_server(settings.max_message_bytes, registry)
+    metrics = ImageMetrics(registry, "api")
+    servicer = ImageScalerServicer(settings, downloader, images, metrics)
     api_grpc.add_ImageScalerServicer_to_server(servicer, server)
     return await grpc_runtime.start_server(
-        server, settings.listen, [SERVICE_NAME], [downloader.close, images.close]
+        server,
+        settings.listen,
+        [SERVICE_NAME],
+        [downloader.close, images.close],
+        metrics_listen=settings.metrics_listen,
+        registry=registry,
     )
 
 
-async def serve(settings: ApiSettings) -> None:
-    running = await create_server(settings)
+async def serve(settings: ApiSettings, registry: CollectorRegistry) -> None:
+    running = await create_server(settings, registry)
     logger.info(
         "ImageScaler API listening on %s (port %d): %s, grayscale %s, margin %g, image service %s",
         settings.listen,
@@ -54,6 +67,7 @@ async def serve(settings: ApiSettings) -> None:
 
 
 def main(settings: ApiSettings) -> None:
+    limit_malloc_arenas()
     configure_logging(settings.log_format, settings.log_level, "api")
     configure_pillow(settings.max_pixels)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, CollectorRegistry()))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from grpc_api.download import Downloader
@@ -13,6 +14,8 @@ from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from image_service.formats import Limits, read_header
 from imagescaler.errors import InvalidRequest
+from imagescaler.image_metrics import ImageMetrics
+from imagescaler.request_context import annotate
 
 SERVICE_NAME = api_pb.DESCRIPTOR.services_by_name["ImageScaler"].full_name
 
@@ -31,21 +34,34 @@ _FORMATS = {
 
 class ImageScalerServicer(api_grpc.ImageScalerServicer):
     def __init__(
-        self, settings: ApiSettings, downloader: Downloader, images: ImageServiceClient
+        self,
+        settings: ApiSettings,
+        downloader: Downloader,
+        images: ImageServiceClient,
+        metrics: ImageMetrics | None = None,
     ) -> None:
         self._settings = settings
         self._downloader = downloader
         self._images = images
+        self._metrics = metrics
         self._limits = Limits(settings.max_image_bytes, settings.max_pixels)
 
     async def ScaleImage(self, request: Any, context: Any) -> Any:
         data = await self._obtain_bytes(request.image)
         # Header only: no pixels are decoded here, so the event loop is not held up.
         header = read_header(data, self._limits)
-        scale = decide_scaling(
-            header.upright_size, self._settings.target_size, self._settings.margin
+        width, height = header.upright_size
+        scale = decide_scaling((width, height), self._settings.target_size, self._settings.margin)
+        annotate(
+            bytes_in=len(data), size_in=f"{width}x{height}", format=header.format, scaled=scale
         )
+        if self._metrics is not None:
+            self._metrics.observe_input(len(data), width, height, header.format)
+            self._metrics.scaling.labels("api", str(scale).lower()).inc()
         reply = await self._images.process(self._image_request(data, scale))
+        annotate(bytes_out=len(reply.image), size_out=f"{reply.result.width}x{reply.result.height}")
+        if self._metrics is not None:
+            self._metrics.output_bytes.observe(len(reply.image))
         return api_pb.ScaleImageReply(content=reply.image)
 
     async def _obtain_bytes(self, image: Any) -> bytes:
@@ -57,7 +73,11 @@ class ImageScalerServicer(api_grpc.ImageScalerServicer):
             raise InvalidRequest(
                 "no image: set image.content to the bytes or image.source.http_uri to a URL"
             )
-        return await self._downloader.fetch(url)
+        started = time.perf_counter()
+        data = await self._downloader.fetch(url)
+        if self._metrics is not None:
+            self._metrics.observe_stages({"download": time.perf_counter() - started})
+        return data
 
     def _image_request(self, data: bytes, scale: bool) -> Any:
         settings = self._settings

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from imagescaler.settings_base import Address, ServiceSettings
+from imagescaler.settings_base import Address, OptionalAddress, ServiceSettings
 
 
 class Size(NamedTuple):
@@ -42,6 +42,9 @@ class ApiSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGESCALER_API_")
 
     listen: Address = Field("127.0.0.1:50051", description="address the gRPC API listens on")
+    metrics_listen: OptionalAddress = Field(
+        "127.0.0.1:9102", description="address of the Prometheus /metrics endpoint (empty: off)"
+    )
     image_service: str = Field(
         "127.0.0.1:50052",
         description="gRPC target of the image service (host:port or dns:///name:port)",

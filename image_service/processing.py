@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import struct
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 from PIL import Image
 
@@ -53,6 +56,22 @@ class ProcessedImage:
     source: ImageHeader
     scaled: bool
     grayscaled: bool
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class StageClock:
+    """Seconds spent in each named stage of one image."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
 def process_image(data: bytes, options: ProcessingOptions, limits: Limits) -> ProcessedImage:
@@ -67,11 +86,17 @@ def process_image(data: bytes, options: ProcessingOptions, limits: Limits) -> Pr
     if _nothing_to_change(header, output_format, plan is not None, options.grayscale):
         width, height = header.upright_size
         return ProcessedImage(data, header.format, width, height, header, False, False)
-    image = decode(data, image, header, plan, options.grayscale)
+    clock = StageClock()
+    with clock.stage("decode"):
+        image = decode(data, image, header, plan, options.grayscale)
+    with clock.stage("grayscale" if options.grayscale else "colour"):
+        image = to_working_mode(image, options.grayscale)
     if spec is not None and plan is not None:
-        # Re-plan on the decoded size: shrink-on-load may have changed it.
-        image = resize(image, plan_resize(image.size, spec), spec.fill)
-    encoded = encode(image, output_format, options.quality)
+        with clock.stage("resize"):
+            # Re-plan on the decoded size: shrink-on-load may have changed it.
+            image = resize(image, plan_resize(image.size, spec), spec.fill)
+    with clock.stage("encode"):
+        encoded = encode(image, output_format, options.quality)
     return ProcessedImage(
         encoded,
         output_format,
@@ -80,6 +105,7 @@ def process_image(data: bytes, options: ProcessingOptions, limits: Limits) -> Pr
         header,
         plan is not None,
         options.grayscale,
+        clock.seconds,
     )
 
 
@@ -113,15 +139,13 @@ def decode(
     plan: ResizePlan | None,
     grayscale: bool,
 ) -> Image.Image:
-    """Decode the first frame upright in mode L or RGB, shrinking on load where the format can."""
+    """Decode the first frame upright, shrinking on load (and to gray) where the format can."""
     if header.format == "JPEG" and image.mode in DIRECT_MODES:
         image = _decode_jpeg_scaled(data, image, header, plan, grayscale)
     else:
         _load(image)
     transpose = _ORIENTATION_TRANSPOSE.get(header.orientation)
-    if transpose is not None:
-        image = image.transpose(transpose)
-    return to_working_mode(image, grayscale)
+    return image.transpose(transpose) if transpose is not None else image
 
 
 def _decode_jpeg_scaled(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from prometheus_client import CollectorRegistry
+
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 from image_service.formats import Limits, configure_pillow
 from image_service.servicer import SERVICE_NAME, ImageServiceServicer
@@ -12,26 +14,39 @@ from image_service.settings import ImageServiceSettings
 from image_service.worker_pool import WorkerPool
 from imagescaler import grpc_runtime
 from imagescaler.grpc_runtime import RunningServer
+from imagescaler.image_metrics import ImageMetrics
 from imagescaler.logging_setup import configure_logging
+from imagescaler.memory_tuning import limit_malloc_arenas
 
 logger = logging.getLogger(__name__)
 
 
-async def create_server(settings: ImageServiceSettings) -> RunningServer:
+async def create_server(
+    settings: ImageServiceSettings, registry: CollectorRegistry | None = None
+) -> RunningServer:
     """Start the image service on settings.listen (port 0 picks one) and mark it SERVING."""
-    server = grpc_runtime.create_grpc_server(settings.max_message_bytes)
+    registry = registry if registry is not None else CollectorRegistry()
+    server = grpc_runtime.create_grpc_server(settings.max_message_bytes, registry)
     pool = WorkerPool(settings.workers, settings.queue_depth)
     limits = Limits(settings.max_image_bytes, settings.max_pixels)
-    pb_grpc.add_ImageServiceServicer_to_server(ImageServiceServicer(pool, limits), server)
+    metrics = ImageMetrics(registry, "image-service")
+    pb_grpc.add_ImageServiceServicer_to_server(ImageServiceServicer(pool, limits, metrics), server)
 
     async def shutdown_pool() -> None:
         await asyncio.to_thread(pool.shutdown)
 
-    return await grpc_runtime.start_server(server, settings.listen, [SERVICE_NAME], [shutdown_pool])
+    return await grpc_runtime.start_server(
+        server,
+        settings.listen,
+        [SERVICE_NAME],
+        [shutdown_pool],
+        metrics_listen=settings.metrics_listen,
+        registry=registry,
+    )
 
 
-async def serve(settings: ImageServiceSettings) -> None:
-    running = await create_server(settings)
+async def serve(settings: ImageServiceSettings, registry: CollectorRegistry) -> None:
+    running = await create_server(settings, registry)
     logger.info(
         "image service listening on %s (port %d), %d workers, queue %d",
         settings.listen,
@@ -44,6 +59,7 @@ async def serve(settings: ImageServiceSettings) -> None:
 
 
 def main(settings: ImageServiceSettings) -> None:
+    limit_malloc_arenas()
     configure_logging(settings.log_format, settings.log_level, "image-service")
     configure_pillow(settings.max_pixels)
-    asyncio.run(serve(settings))
+    asyncio.run(serve(settings, CollectorRegistry()))

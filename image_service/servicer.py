@@ -16,6 +16,8 @@ from image_service.processing import (
 )
 from image_service.worker_pool import WorkerPool
 from imagescaler.errors import InvalidRequest
+from imagescaler.image_metrics import ImageMetrics
+from imagescaler.request_context import annotate
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageService"].full_name
 
@@ -35,14 +37,32 @@ _OUTPUT_FORMATS = {
 
 
 class ImageServiceServicer(pb_grpc.ImageServiceServicer):
-    def __init__(self, pool: WorkerPool, limits: Limits) -> None:
+    def __init__(
+        self, pool: WorkerPool, limits: Limits, metrics: ImageMetrics | None = None
+    ) -> None:
         self._pool = pool
         self._limits = limits
+        self._metrics = metrics
 
     async def Process(self, request: Any, context: Any) -> Any:
         options = options_from_request(request)
+        annotate(bytes_in=len(request.image))
         result = await self._pool.run(process_image, request.image, options, self._limits)
+        self._record(len(request.image), result)
         return reply_from_result(result)
+
+    def _record(self, size: int, result: ProcessedImage) -> None:
+        width, height = result.source.upright_size
+        annotate(
+            bytes_out=len(result.data),
+            size_in=f"{width}x{height}",
+            size_out=f"{result.width}x{result.height}",
+            format=result.source.format,
+        )
+        if self._metrics is not None:
+            self._metrics.observe_input(size, width, height, result.source.format)
+            self._metrics.observe_stages(result.stage_seconds)
+            self._metrics.output_bytes.observe(len(result.data))
 
 
 def options_from_request(request: Any) -> ProcessingOptions:

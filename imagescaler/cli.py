@@ -17,7 +17,9 @@ from rest_gateway.settings import GatewaySettings
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imagescaler", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("up", help="run the whole system locally with embedded defaults")
+    up = commands.add_parser("up", help="run the whole system locally with embedded defaults")
+    up.add_argument("--prometheus", action="store_true", help="also run Prometheus, if installed")
+    up.add_argument("--prometheus-listen", default="127.0.0.1:9090", help="Prometheus address")
     add_settings_flags(
         commands.add_parser("image-service", help="run the image service (gRPC)"),
         ImageServiceSettings,
@@ -48,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "up":
-        return local_run.run()
+        return local_run.run(args.prometheus, args.prometheus_listen)
     if args.command == "image-service":
         from image_service import server as image_server
 

@@ -1,4 +1,4 @@
-"""What every gRPC server and client here shares: message limits, errors to status, shutdown."""
+"""What every gRPC server and client here shares: message limits, health, reflection, shutdown."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from prometheus_client import CollectorRegistry
 
-from imagescaler.errors import ServiceError, reason_of, status_name_of
+from imagescaler.grpc_interceptors import ClientInterceptor, ServerInterceptor
+from imagescaler.grpc_metrics import GrpcMetrics
+from imagescaler.metrics_http import MetricsEndpoint
 
 logger = logging.getLogger(__name__)
 
-REASON_KEY = "imagescaler-reason"
 ChannelOptions = list[tuple[str, Any]]
 
 
@@ -29,45 +31,28 @@ def message_size_options(max_message_bytes: int) -> ChannelOptions:
     ]
 
 
-class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """The one place a service error becomes a status; anything else becomes INTERNAL."""
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        behaviour = handler.unary_unary
-        method = handler_call_details.method
-
-        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            try:
-                return await behaviour(request, context)
-            except ServiceError as error:
-                code = grpc.StatusCode[status_name_of(error)]
-                context.set_trailing_metadata(((REASON_KEY, reason_of(error)),))
-                await context.abort(code, error.message)
-            except (grpc.aio.AbortError, asyncio.CancelledError):
-                raise
-            except Exception:
-                logger.exception("unexpected error in %s", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-
-def create_grpc_server(max_message_bytes: int, extra_options: ChannelOptions | None = None) -> Any:
-    """An asyncio gRPC server with raised message limits and the error interceptor."""
+def create_grpc_server(
+    max_message_bytes: int,
+    registry: CollectorRegistry | None = None,
+    extra_options: ChannelOptions | None = None,
+) -> Any:
+    """An asyncio gRPC server with raised message limits and the observing interceptor."""
+    metrics = GrpcMetrics(registry, "server") if registry is not None else None
     return grpc.aio.server(
-        interceptors=[ErrorInterceptor()],
+        interceptors=[ServerInterceptor(metrics)],
         options=[*message_size_options(max_message_bytes), *(extra_options or [])],
+    )
+
+
+def create_channel(
+    target: str, max_message_bytes: int, registry: CollectorRegistry | None = None
+) -> Any:
+    """An asyncio channel that passes the request id on and records client metrics."""
+    metrics = GrpcMetrics(registry, "client") if registry is not None else None
+    return grpc.aio.insecure_channel(
+        target,
+        options=message_size_options(max_message_bytes),
+        interceptors=[ClientInterceptor(metrics)],
     )
 
 
@@ -105,6 +90,11 @@ class RunningServer:
     port: int
     health: Any
     cleanups: Sequence[Cleanup] = ()
+    metrics: MetricsEndpoint | None = None
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.metrics.port if self.metrics else None
 
     async def stop(self, grace: float | None = None) -> None:
         """NOT_SERVING first, so balancers stop sending; then drain in-flight calls for `grace`."""
@@ -112,6 +102,8 @@ class RunningServer:
         await self.server.stop(grace)
         for cleanup in self.cleanups:
             await cleanup()
+        if self.metrics is not None:
+            await asyncio.to_thread(self.metrics.close)
 
     async def serve_until_signalled(self, grace: float) -> None:
         """Run until SIGTERM or SIGINT, then stop gracefully."""
@@ -125,11 +117,19 @@ class RunningServer:
 
 
 async def start_server(
-    server: Any, address: str, service_names: Sequence[str], cleanups: Sequence[Cleanup] = ()
+    server: Any,
+    address: str,
+    service_names: Sequence[str],
+    cleanups: Sequence[Cleanup] = (),
+    *,
+    metrics_listen: str = "",
+    registry: CollectorRegistry | None = None,
 ) -> RunningServer:
-    """Add health and reflection, bind `address` (port 0 picks one), start, mark SERVING."""
+    """Add health and reflection, bind `address` (port 0 picks one), start, mark SERVING;
+    serve `registry` at metrics_listen unless it is empty."""
     health = add_health_and_reflection(server, service_names)
     port = bind(server, address)
+    metrics = MetricsEndpoint(metrics_listen, registry) if metrics_listen and registry else None
     await server.start()
     await mark_serving(health, service_names)
-    return RunningServer(server, port, health, cleanups)
+    return RunningServer(server, port, health, cleanups, metrics)

@@ -9,12 +9,15 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
+from imagescaler import local_prometheus
+from imagescaler.process_death import die_with_parent
 from rest_gateway import dev_state
 from rest_gateway.settings import GatewaySettings
 
@@ -39,11 +42,13 @@ def local_target(listen: str) -> str:
 
 
 def start_child(name: str, subcommand: str, listen: str, *flags: str, quiet: bool = False) -> Child:
-    # A session of its own, so Ctrl-C reaches only us and we stop the children in order.
+    # A session of its own, so Ctrl-C reaches only us and we stop the children in order;
+    # and a death signal, so they stop too if we are killed without a chance to stop them.
     process = subprocess.Popen(
         [sys.executable, "-m", "imagescaler", subcommand, "--listen", listen, *flags],
         start_new_session=True,
         stderr=subprocess.DEVNULL if quiet else None,
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - called before any thread starts in up
     )
     return Child(name, local_target(listen), process)
 
@@ -102,6 +107,8 @@ imagescaler is running.
   API            {api.listen}  gRPC imagescaler.ImageScaler
                  (target {api.target_size}, grayscale {api.grayscale}, margin {api.margin:g})
   image service  {image.listen}  gRPC imagescaler.image.v1.ImageService
+  metrics        http://{web}/metrics, http://{local_target(api.metrics_listen)}/metrics, \
+http://{local_target(image.metrics_listen)}/metrics
 
 Try it from another terminal:
   .venv/bin/imagescaler client ../shared/images/hotdog_1400x1316.jpg -o out.jpg
@@ -140,7 +147,26 @@ def start_all(  # noqa: PLR0917 - one argument per service, read in order
     return children
 
 
-def run() -> int:
+def start_prometheus(
+    image: ImageServiceSettings, api: ApiSettings, gateway: GatewaySettings, listen: str
+) -> Child | None:
+    """Prometheus scraping the three services, when Debian's `prometheus` is installed."""
+    command = local_prometheus.find_prometheus()
+    if command is None:
+        print("Prometheus is not installed (apt-get install prometheus); running without it.")
+        return None
+    targets = local_prometheus.ScrapeTargets(
+        local_target(image.metrics_listen),
+        local_target(api.metrics_listen),
+        local_target(gateway.listen),
+    )
+    folder = Path(".imagescaler") / "prometheus"
+    config = local_prometheus.write_config(targets, folder)
+    process = local_prometheus.start_prometheus(command, config, listen, folder / "data")
+    return Child("Prometheus", local_target(listen), process)
+
+
+def run(prometheus: bool = False, prometheus_listen: str = "127.0.0.1:9090") -> int:
     image, api, gateway = ImageServiceSettings(), ApiSettings(), GatewaySettings()
     state_file = gateway.dev_state_file or dev_state.DEFAULT_PATH
     dev = dev_state.load_or_create(state_file)
@@ -157,7 +183,11 @@ def run() -> int:
     except RuntimeError as error:
         print(f"could not start: {error}", file=sys.stderr)
         return 1
+    if prometheus and (scraper := start_prometheus(image, api, gateway, prometheus_listen)):
+        children.append(scraper)
     print_banner(api, image, gateway, dev)
+    if prometheus and len(children) > 3:
+        print(f"  Prometheus     http://{children[-1].address}/  (rules: job:*; see the README)")
     try:
         while not stopping:
             for child in children:

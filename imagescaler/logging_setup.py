@@ -13,9 +13,14 @@ _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, with any `extra=` fields kept as keys."""
 
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "service": self._service,
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -29,7 +34,7 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(log_format: str, level: str, service: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(JsonFormatter(service))
     else:
         handler.setFormatter(
             logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")

@@ -30,6 +30,13 @@ def check_address(value: str) -> str:
 Address = Annotated[str, AfterValidator(check_address)]
 
 
+def check_optional_address(value: str) -> str:
+    return value if value == "" else check_address(value)
+
+
+OptionalAddress = Annotated[str, AfterValidator(check_optional_address)]
+
+
 class ServiceSettings(BaseSettings):
     """Fields common to every service. Subclasses set env_prefix."""
 

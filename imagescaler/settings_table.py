@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from pydantic_settings import BaseSettings
 
 from grpc_api.settings import ApiSettings
@@ -47,5 +50,21 @@ def settings_table() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+START = "<!-- settings-table:start"
+END = "<!-- settings-table:end -->"
+
+
+def replace_in(text: str) -> str:
+    """`text` with the part between the markers replaced by the current table."""
+    head, _, rest = text.partition(START)
+    marker_line, _, rest = rest.partition("\n")
+    _, _, tail = rest.partition(END)
+    return f"{head}{START}{marker_line}\n{settings_table()}{END}{tail}"
+
+
 if __name__ == "__main__":
-    print(settings_table(), end="")
+    if sys.argv[1:2] == ["--write"]:
+        path = Path(sys.argv[2])
+        path.write_text(replace_in(path.read_text()))
+    else:
+        print(settings_table(), end="")

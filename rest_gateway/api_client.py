@@ -10,11 +10,12 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from PIL import Image
+from prometheus_client import CollectorRegistry
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from imagescaler.grpc_runtime import REASON_KEY, message_size_options
-from imagescaler.request_context import REQUEST_ID_HEADER, current_request_id
+from imagescaler.grpc_interceptors import REASON_KEY
+from imagescaler.grpc_runtime import create_channel
 from rest_gateway.errors import GatewayError, from_grpc
 
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -32,15 +33,22 @@ class ScaledImage:
 class ApiClient:
     """Opens its channel on first use, inside the event loop that serves the requests."""
 
-    def __init__(self, target: str, max_message_bytes: int, timeout: float) -> None:
+    def __init__(
+        self,
+        target: str,
+        max_message_bytes: int,
+        timeout: float,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
         self._target = target
-        self._options = message_size_options(max_message_bytes)
+        self._max_message_bytes = max_message_bytes
         self._timeout = timeout
+        self._registry = registry
         self._channel: Any = None
 
     def _open(self) -> Any:
         if self._channel is None:
-            self._channel = grpc.aio.insecure_channel(self._target, options=self._options)
+            self._channel = create_channel(self._target, self._max_message_bytes, self._registry)
         return self._channel
 
     @property
@@ -55,10 +63,9 @@ class ApiClient:
         image = api_pb.Image(content=content, source=api_pb.ImageSource(http_uri=url))
         started = time.perf_counter()
         try:
+            # The channel's interceptor passes the request id on.
             reply = await self._stub.ScaleImage(
-                api_pb.ScaleImageRequest(image=image),
-                timeout=self._timeout,
-                metadata=((REQUEST_ID_HEADER, current_request_id()),),
+                api_pb.ScaleImageRequest(image=image), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:
             raise _gateway_error(error) from None

@@ -14,6 +14,7 @@ from slowapi.errors import RateLimitExceeded
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from imagescaler.request_context import current_request_id
+from rest_gateway.observability import route_template
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def rate_limited(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RateLimitExceeded)
+        request.app.state.metrics.rate_limited.labels(route_template(request.scope)).inc()
         response = error_response(
             GatewayError(429, "rate_limited", f"too many requests: the limit is {error.detail}")
         )

@@ -12,13 +12,15 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import FileResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.responses import FileResponse, Response
 
 from rest_gateway.api_client import ApiClient
 from rest_gateway.body_limit import BodySizeLimit
 from rest_gateway.errors import install_error_handlers
 from rest_gateway.identity import Identity, build_identity
 from rest_gateway.limits import build_limiter
+from rest_gateway.observability import HttpMetrics, ObservingMiddleware
 from rest_gateway.request_id import RequestIdMiddleware
 from rest_gateway.routes import build_router
 from rest_gateway.settings import GatewaySettings
@@ -41,11 +43,16 @@ Every error is JSON: `{"error": code, "detail": text, "request_id": id}`.
 
 
 def create_app(
-    settings: GatewaySettings, identity: Identity | None = None, limiter_prefix: str = "imagescaler"
+    settings: GatewaySettings,
+    identity: Identity | None = None,
+    limiter_prefix: str = "imagescaler",
+    registry: CollectorRegistry | None = None,
 ) -> FastAPI:
     identity = identity or build_identity(settings)
     limiter = build_limiter(settings, limiter_prefix)
-    api = ApiClient(settings.api, settings.max_message_bytes, settings.api_timeout)
+    registry = registry if registry is not None else CollectorRegistry()
+    metrics = HttpMetrics(registry)
+    api = ApiClient(settings.api, settings.max_message_bytes, settings.api_timeout, registry)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -60,13 +67,18 @@ def create_app(
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.limiter = limiter
+    app.state.metrics = metrics
     install_error_handlers(app)
-    app.include_router(build_router(settings, identity, limiter, api))
+    app.include_router(build_router(settings, identity, limiter, api, metrics))
     app.mount("/static", StaticFiles(directory=str(WEB_ROOT)), name="static")
 
     @app.get("/", include_in_schema=False)
     async def upload_page() -> FileResponse:
         return FileResponse(str(WEB_ROOT / "index.html"))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD)
     if settings.cors_origins:
@@ -83,6 +95,7 @@ def create_app(
                 "Retry-After",
             ],
         )
+    app.add_middleware(ObservingMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app
 
@@ -105,8 +118,11 @@ def uvicorn_config(
 
 def main(settings: GatewaySettings) -> None:
     from imagescaler.logging_setup import configure_logging
+    from imagescaler.memory_tuning import limit_malloc_arenas
 
+    limit_malloc_arenas()
     configure_logging(settings.log_format, settings.log_level, "gateway")
-    server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    app = create_app(settings, registry=CollectorRegistry())
+    server = uvicorn.Server(uvicorn_config(app, settings))
     logger.info("gateway listening on http://%s (API %s)", settings.listen, settings.api)
     asyncio.run(server.serve())

@@ -17,6 +17,7 @@ from rest_gateway.auth import AuthError
 from rest_gateway.errors import GatewayError
 from rest_gateway.identity import Identity
 from rest_gateway.limits import subject_or_address
+from rest_gateway.observability import HttpMetrics
 from rest_gateway.schemas import (
     SCALE_REQUEST_BODY,
     SCALE_SUCCESS,
@@ -45,7 +46,11 @@ class Caller:
 
 
 def build_router(
-    settings: GatewaySettings, identity: Identity, limiter: Limiter, api: ApiClient
+    settings: GatewaySettings,
+    identity: Identity,
+    limiter: Limiter,
+    api: ApiClient,
+    metrics: HttpMetrics,
 ) -> APIRouter:
     router = APIRouter()
 
@@ -74,6 +79,10 @@ def build_router(
     async def scale(request: Request, caller: Annotated[Caller, Depends(authenticate)]) -> Response:
         """Send the image as multipart field `file`, or JSON `{"url": "https://..."}`. The
         answer is the image at the configured size (1024x768 grayscale JPEG by default)."""
+        if caller.subject is None:
+            metrics.auth_failures.labels(
+                caller.failure.reason if caller.failure else "missing_token"
+            ).inc()
         caller.require()
         content, url = await read_scale_body(request)
         return image_response(await api.scale(content, url))
@@ -96,6 +105,7 @@ def build_router(
         ) -> TokenResponse:
             """Exchange a user name and password for a bearer token."""
             if not await asyncio.to_thread(users.authenticate, form.username, form.password):
+                metrics.auth_failures.labels("invalid_credentials").inc()
                 raise GatewayError(
                     401,
                     "invalid_credentials",

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Debian packages the test suite needs, installed when missing and we are root.
-# Chromium drives the upload page test (Playwright uses it; no browser download).
+# Debian packages the test suite needs, installed when missing and we are root:
+#   chromium    the upload page test (Playwright drives it; no browser download)
+#   prometheus  the scrape test and promtool's checks of the rules
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+{ [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "note: not root, so ${missing[*]} is not installed; the tests that need it will skip" >&2
@@ -11,4 +13,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "installing Debian packages: ${missing[*]}"
 apt-get update -qq
+# policy-rc.d 101: packages must not start their own daemons (Prometheus would take :9090).
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -40,7 +40,8 @@ def start_image_service(loop_thread: LoopThread) -> Iterator[Callable[..., Runni
     started: list[RunningServer] = []
 
     def start(**overrides: Any) -> RunningServer:
-        settings = ImageServiceSettings(**{"listen": "127.0.0.1:0", "workers": 2, **overrides})
+        defaults = {"listen": "127.0.0.1:0", "metrics_listen": "127.0.0.1:0", "workers": 2}
+        settings = ImageServiceSettings(**{**defaults, **overrides})
         running = loop_thread.run(create_image_service(settings))
         started.append(running)
         return running
@@ -62,7 +63,11 @@ def start_api(
     started: list[RunningServer] = []
 
     def start(**overrides: Any) -> RunningServer:
-        defaults = {"listen": "127.0.0.1:0", "image_service": f"127.0.0.1:{image_service.port}"}
+        defaults = {
+            "listen": "127.0.0.1:0",
+            "metrics_listen": "127.0.0.1:0",
+            "image_service": f"127.0.0.1:{image_service.port}",
+        }
         running = loop_thread.run(create_api(ApiSettings(**{**defaults, **overrides})))
         started.append(running)
         return running

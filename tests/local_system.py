@@ -31,7 +31,9 @@ class LocalSystem:
 
 
 @contextmanager
-def local_system(dev_state: Path | None = None) -> Iterator[LocalSystem]:
+def local_system(
+    dev_state: Path | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[LocalSystem]:
     """Start `imagescaler up` and wait for its banner; kill it on the way out if still running."""
     image_port, api_port, gateway_port = free_port(), free_port(), free_port()
     env = {
@@ -40,6 +42,7 @@ def local_system(dev_state: Path | None = None) -> Iterator[LocalSystem]:
         "IMAGESCALER_API_LISTEN": f"127.0.0.1:{api_port}",
         "IMAGESCALER_GATEWAY_LISTEN": f"127.0.0.1:{gateway_port}",
     }
+    env.update(extra_env or {})
     if dev_state is not None:
         env["IMAGESCALER_GATEWAY_DEV_STATE_FILE"] = str(dev_state)
     with subprocess.Popen(

@@ -30,11 +30,13 @@ class MemoryTrace:
         chosen = self.samples[int(start * count) : max(int(start * count) + 1, int(end * count))]
         return sum(rss for _, rss in chosen) / len(chosen) if chosen else float("nan")
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, object]:
+        tenths = [round(self.window_mean(k / 10, (k + 1) / 10), 1) for k in range(10)]
         return {
             "peak_rss_mib": round(self.peak_mib, 1),
-            "first_tenth_mean_mib": round(self.window_mean(0.0, 0.1), 1),
-            "last_tenth_mean_mib": round(self.window_mean(0.9, 1.0), 1),
+            "first_tenth_mean_mib": tenths[0],
+            "last_tenth_mean_mib": tenths[-1],
+            "mean_rss_mib_by_tenth": tenths,
         }
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from imagescaler.grpc_runtime import RunningServer
-from imagescaler.settings_table import settings_table
+from imagescaler.settings_table import replace_in, settings_table
 from tests.local_system import IMAGESCALER, local_system
 from tests.support import ROOT, SHARED_IMAGES, open_bytes
 
@@ -50,7 +50,10 @@ def test_invalid_settings_refuse_to_start_naming_the_setting(
 
 def test_readme_configuration_table_matches_the_settings() -> None:
     readme = (ROOT / "README.md").read_text()
-    assert settings_table() in readme, "regenerate with: python -m imagescaler.settings_table"
+    assert replace_in(readme) == readme, (
+        "regenerate with: python -m imagescaler.settings_table --write README.md"
+    )
+    assert settings_table() in readme
 
 
 def test_client_writes_the_result(api: RunningServer, tmp_path: Path) -> None:
