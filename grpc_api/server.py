@@ -37,7 +37,9 @@ async def create_server(
     images = ImageServiceClient(
         settings.image_service, settings.max_message_bytes, settings.image_service_timeout, registry
     )
-    server = grpc_runtime.create_grpc_server(settings.max_message_bytes, registry)
+    server = grpc_runtime.create_grpc_server(
+        settings.max_message_bytes, registry, settings.max_connection_age
+    )
     metrics = ImageMetrics(registry, "api")
     servicer = ImageScalerServicer(settings, downloader, images, metrics)
     api_grpc.add_ImageScalerServicer_to_server(servicer, server)

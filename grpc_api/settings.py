@@ -45,6 +45,9 @@ class ApiSettings(ServiceSettings):
     metrics_listen: OptionalAddress = Field(
         "127.0.0.1:9102", description="address of the Prometheus /metrics endpoint (empty: off)"
     )
+    max_connection_age: float = Field(
+        60.0, gt=0, description="seconds after which a client reconnects (and finds new replicas)"
+    )
     image_service: str = Field(
         "127.0.0.1:50052",
         description="gRPC target of the image service (host:port or dns:///name:port)",

@@ -26,7 +26,9 @@ async def create_server(
 ) -> RunningServer:
     """Start the image service on settings.listen (port 0 picks one) and mark it SERVING."""
     registry = registry if registry is not None else CollectorRegistry()
-    server = grpc_runtime.create_grpc_server(settings.max_message_bytes, registry)
+    server = grpc_runtime.create_grpc_server(
+        settings.max_message_bytes, registry, settings.max_connection_age
+    )
     pool = WorkerPool(settings.workers, settings.queue_depth)
     limits = Limits(settings.max_image_bytes, settings.max_pixels)
     metrics = ImageMetrics(registry, "image-service")

@@ -15,6 +15,9 @@ class ImageServiceSettings(ServiceSettings):
     metrics_listen: OptionalAddress = Field(
         "127.0.0.1:9101", description="address of the Prometheus /metrics endpoint (empty: off)"
     )
+    max_connection_age: float = Field(
+        60.0, gt=0, description="seconds after which a client reconnects (and finds new replicas)"
+    )
     workers: int = Field(
         default_factory=available_cpus,
         ge=1,

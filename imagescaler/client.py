@@ -10,7 +10,7 @@ import grpc
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from imagescaler.grpc_runtime import message_size_options
+from imagescaler.grpc_options import message_size_options
 from imagescaler.settings_base import MiB
 
 CLIENT_MESSAGE_LIMIT = 64 * MiB

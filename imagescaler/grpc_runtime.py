@@ -16,42 +16,34 @@ from prometheus_client import CollectorRegistry
 
 from imagescaler.grpc_interceptors import ClientInterceptor, ServerInterceptor
 from imagescaler.grpc_metrics import GrpcMetrics
+from imagescaler.grpc_options import client_options, server_options
 from imagescaler.metrics_http import MetricsEndpoint
 
 logger = logging.getLogger(__name__)
-
-ChannelOptions = list[tuple[str, Any]]
-
-
-def message_size_options(max_message_bytes: int) -> ChannelOptions:
-    """Raise gRPC's 4 MiB default on both directions; used on both ends of every hop."""
-    return [
-        ("grpc.max_receive_message_length", max_message_bytes),
-        ("grpc.max_send_message_length", max_message_bytes),
-    ]
 
 
 def create_grpc_server(
     max_message_bytes: int,
     registry: CollectorRegistry | None = None,
-    extra_options: ChannelOptions | None = None,
+    max_connection_age: float = 60.0,
 ) -> Any:
     """An asyncio gRPC server with raised message limits and the observing interceptor."""
     metrics = GrpcMetrics(registry, "server") if registry is not None else None
     return grpc.aio.server(
         interceptors=[ServerInterceptor(metrics)],
-        options=[*message_size_options(max_message_bytes), *(extra_options or [])],
+        options=server_options(max_message_bytes, max_connection_age),
     )
 
 
 def create_channel(
     target: str, max_message_bytes: int, registry: CollectorRegistry | None = None
 ) -> Any:
-    """An asyncio channel that passes the request id on and records client metrics."""
+    """An asyncio channel: round_robin with retries on UNAVAILABLE, keepalive, the request id
+    passed on, client metrics recorded."""
     metrics = GrpcMetrics(registry, "client") if registry is not None else None
     return grpc.aio.insecure_channel(
         target,
-        options=message_size_options(max_message_bytes),
+        options=client_options(max_message_bytes),
         interceptors=[ClientInterceptor(metrics)],
     )
 

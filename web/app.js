@@ -125,12 +125,10 @@ async function scale(event) {
 }
 
 async function showResults(file, url, blob, response, took) {
-  if (originalUrl) URL.revokeObjectURL(originalUrl);
+  if (originalUrl && file) URL.revokeObjectURL(originalUrl);
   if (resultUrl) URL.revokeObjectURL(resultUrl);
   originalUrl = file ? URL.createObjectURL(file) : url;
   resultUrl = URL.createObjectURL(blob);
-  $("original").src = originalUrl;
-  $("result").src = resultUrl;
   const size = await imageSize(originalUrl);
   const sizeText = size ? `${size[0]} × ${size[1]}` : "size unknown";
   $("original-info").textContent =
@@ -142,6 +140,8 @@ async function showResults(file, url, blob, response, took) {
   const extension = (blob.type.split("/")[1] || "jpg").replace("jpeg", "jpg");
   $("download").href = resultUrl;
   $("download").download = `scaled.${extension}`;
+  $("original").src = originalUrl;
+  $("result").src = resultUrl;
   $("results").hidden = false;
 }
 

@@ -61,7 +61,7 @@ def naive_pillow(data: bytes) -> bytes:
 
 def pyvips_thumbnail() -> Callable[[bytes], bytes] | None:
     try:
-        import pyvips  # type: ignore[import-untyped]
+        import pyvips
     except (ImportError, OSError):
         return None
     pyvips.concurrency_set(1)

@@ -11,7 +11,7 @@ import httpx
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from imagescaler.bench.load_runner import Request
-from imagescaler.grpc_runtime import message_size_options
+from imagescaler.grpc_options import message_size_options
 
 MESSAGE_LIMIT = 64 << 20
 

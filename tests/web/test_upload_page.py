@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.gateway_fixtures import PASSWORD, GatewayThread
 from tests.support import ROOT, SHARED_IMAGES
@@ -60,11 +61,11 @@ def test_sign_in_upload_and_see_the_result(page: Any) -> None:
     page.get_by_label("Image file").set_input_files(
         str(SHARED_IMAGES / "phone_4032x3024_exif6.jpg")
     )
+    assert page.locator("#results").is_hidden()  # nothing to show before the first result
     page.get_by_role("button", name="Scale").click()
     result_info = page.locator("#result-info")
-    result_info.wait_for(state="visible", timeout=30_000)
+    expect(result_info).to_contain_text("1024 × 768", timeout=30_000)
     page.wait_for_function("document.querySelector('#result').naturalWidth > 0", timeout=30_000)
-    assert "1024 × 768" in result_info.inner_text()
     assert page.locator("#result").evaluate("img => [img.naturalWidth, img.naturalHeight]") == [
         1024,
         768,
