@@ -10,7 +10,13 @@ from urllib.parse import urljoin
 
 import httpcore
 
-from grpc_api.url_policy import check_url, resolve_allowed
+from grpc_api.url_policy import (
+    AddressPolicy,
+    Resolver,
+    check_url,
+    resolve_allowed,
+    system_resolver,
+)
 from imagescaler.errors import DownloadFailed, ImageTooLarge
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -32,9 +38,15 @@ _TRANSPORT_ERRORS = (
 class CheckedBackend(httpcore.AsyncNetworkBackend):
     """Connects only to the address it has just checked, so DNS cannot rebind in between."""
 
-    def __init__(self, allow_private: bool) -> None:
-        self._inner = httpcore.AnyIOBackend()
-        self._allow_private = allow_private
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        resolver: Resolver = system_resolver,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        self._policy = policy
+        self._resolver = resolver
+        self._inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
         self,
@@ -44,7 +56,7 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> Any:
-        address = await resolve_allowed(host, port, self._allow_private)
+        address = await resolve_allowed(host, port, self._policy, self._resolver)
         return await self._inner.connect_tcp(
             address,
             port,
@@ -66,14 +78,16 @@ class Downloader:
         total_timeout: float,
         connect_timeout: float,
         max_redirects: int,
-        allow_private: bool,
+        policy: AddressPolicy,
+        *,
+        backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self._max_bytes = max_bytes
         self._total_timeout = total_timeout
         self._connect_timeout = connect_timeout
         self._max_redirects = max_redirects
         self._pool = httpcore.AsyncConnectionPool(
-            network_backend=CheckedBackend(allow_private), max_connections=64, retries=0
+            network_backend=backend or CheckedBackend(policy), max_connections=64, retries=0
         )
 
     async def fetch(self, url: str) -> bytes:

@@ -11,9 +11,11 @@ from grpc_api.download import Downloader
 from grpc_api.image_client import ImageServiceClient
 from grpc_api.servicer import SERVICE_NAME, ImageScalerServicer
 from grpc_api.settings import ApiSettings
+from grpc_api.url_policy import AddressPolicy
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from image_service.formats import configure_pillow
 from imagescaler import grpc_runtime
+from imagescaler.grpc_interceptors import Drain
 from imagescaler.grpc_runtime import RunningServer
 from imagescaler.image_metrics import ImageMetrics
 from imagescaler.logging_setup import configure_logging
@@ -32,13 +34,16 @@ async def create_server(
         total_timeout=settings.download_timeout,
         connect_timeout=settings.connect_timeout,
         max_redirects=settings.max_redirects,
-        allow_private=settings.allow_private_urls,
+        policy=AddressPolicy.from_settings(
+            settings.allow_private_urls, settings.allowed_url_networks
+        ),
     )
     images = ImageServiceClient(
         settings.image_service, settings.max_message_bytes, settings.image_service_timeout, registry
     )
+    drain = Drain()
     server = grpc_runtime.create_grpc_server(
-        settings.max_message_bytes, registry, settings.max_connection_age
+        settings.max_message_bytes, registry, settings.max_connection_age, drain
     )
     metrics = ImageMetrics(registry, "api")
     servicer = ImageScalerServicer(settings, downloader, images, metrics)
@@ -49,6 +54,8 @@ async def create_server(
         [SERVICE_NAME],
         [downloader.close, images.close],
         metrics_listen=settings.metrics_listen,
+        drain=drain,
+        drain_delay=settings.drain_delay,
         registry=registry,
     )
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from imagescaler.settings_base import Address, OptionalAddress, ServiceSettings
+from imagescaler.settings_base import Address, Networks, OptionalAddress, ServiceSettings
 
 
 class Size(NamedTuple):
@@ -79,6 +79,10 @@ class ApiSettings(ServiceSettings):
     max_redirects: int = Field(3, ge=0, le=10, description="redirects followed per download")
     allow_private_urls: bool = Field(
         False, description="allow URLs on loopback and private networks (local development only)"
+    )
+    allowed_url_networks: Networks = Field(
+        default_factory=list,
+        description="private networks URLs may point to anyway, comma-separated CIDRs",
     )
     image_service_timeout: float = Field(
         30.0, gt=0, description="deadline in seconds for each call to the image service"

@@ -30,6 +30,15 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"\x00\x00\x01\x00", "ICO"),
     (0, b"qoif", "QOI"),
 )
+_ALLOWED_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
 _FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF"}
 
 
@@ -70,9 +79,16 @@ def open_image(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
     try:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
+        allowed_format = _sniff_allowed(data)
+        if allowed_format is not None:
+            raise CorruptImage(f"the {allowed_format} data is damaged or truncated") from None
         raise UnsupportedImage(describe_unsupported(data)) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise ImageTooLarge(f"the image has too many pixels: {error}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own check (set to our limit by configure_pillow) fired before ours.
+        raise ImageTooLarge(
+            f"the image has too many pixels: over the limit of "
+            f"{limits.max_pixels / 1e6:.1f} megapixels"
+        ) from None
     except (OSError, SyntaxError, ValueError, struct.error, EOFError) as error:
         raise CorruptImage(f"the image header is damaged: {error}") from None
     header = ImageHeader(image.format or "", image.width, image.height, read_orientation(image))
@@ -132,6 +148,13 @@ def describe_unsupported(data: bytes) -> str:
     if name is not None:
         return f"{name} images are not supported; send one of {allowed}"
     return f"the data is not an image in a supported format ({allowed})"
+
+
+def _sniff_allowed(data: bytes) -> str | None:
+    """An allowed format whose signature these bytes start with, if any."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for magic, name in _ALLOWED_SIGNATURES if data.startswith(magic)), None)
 
 
 def _sniff_image(data: bytes) -> str | None:

@@ -13,6 +13,7 @@ from image_service.servicer import SERVICE_NAME, ImageServiceServicer
 from image_service.settings import ImageServiceSettings
 from image_service.worker_pool import WorkerPool
 from imagescaler import grpc_runtime
+from imagescaler.grpc_interceptors import Drain
 from imagescaler.grpc_runtime import RunningServer
 from imagescaler.image_metrics import ImageMetrics
 from imagescaler.logging_setup import configure_logging
@@ -26,8 +27,9 @@ async def create_server(
 ) -> RunningServer:
     """Start the image service on settings.listen (port 0 picks one) and mark it SERVING."""
     registry = registry if registry is not None else CollectorRegistry()
+    drain = Drain()
     server = grpc_runtime.create_grpc_server(
-        settings.max_message_bytes, registry, settings.max_connection_age
+        settings.max_message_bytes, registry, settings.max_connection_age, drain
     )
     pool = WorkerPool(settings.workers, settings.queue_depth)
     limits = Limits(settings.max_image_bytes, settings.max_pixels)
@@ -43,6 +45,8 @@ async def create_server(
         [SERVICE_NAME],
         [shutdown_pool],
         metrics_listen=settings.metrics_listen,
+        drain=drain,
+        drain_delay=settings.drain_delay,
         registry=registry,
     )
 

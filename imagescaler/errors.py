@@ -8,6 +8,7 @@
     ├── SourceRefused          a URL refused by policy before any connection
     ├── DownloadFailed         the URL could not be fetched (unreachable, non-2xx, too slow)
     ├── Overloaded             the work queue is full
+    ├── ShuttingDown           draining before a stop: try another replica
     └── UpstreamError          a status passed on from a service further down
 
 This module never imports grpc: the pure image code raises these errors, and the
@@ -57,6 +58,10 @@ class Overloaded(ServiceError):
     reason = "overloaded"
 
 
+class ShuttingDown(ServiceError):
+    reason = "shutting_down"
+
+
 class UpstreamError(ServiceError):
     """A status and message from a downstream service, passed on unchanged."""
 
@@ -74,6 +79,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], str] = {
     SourceRefused: "PERMISSION_DENIED",
     DownloadFailed: "FAILED_PRECONDITION",
     Overloaded: "RESOURCE_EXHAUSTED",
+    ShuttingDown: "UNAVAILABLE",
 }
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from imagescaler.errors import ServiceError, reason_of, status_name_of
+from imagescaler.errors import ServiceError, ShuttingDown, reason_of, status_name_of
 from imagescaler.grpc_metrics import GrpcMetrics, split_method
 from imagescaler.request_context import (
     REQUEST_ID_HEADER,
@@ -23,14 +23,22 @@ logger = logging.getLogger("imagescaler.requests")
 REASON_KEY = "imagescaler-reason"
 
 
+class Drain:
+    """Set when the server starts shutting down: new work is refused, health still answers."""
+
+    def __init__(self) -> None:
+        self.active = False
+
+
 class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """The one place a service error becomes a status; anything else becomes INTERNAL.
 
     Around every unary call it also takes the request id from the metadata, counts and
     times the call, and writes one log line with the fields the servicer annotated."""
 
-    def __init__(self, metrics: GrpcMetrics | None = None) -> None:
+    def __init__(self, metrics: GrpcMetrics | None = None, drain: Drain | None = None) -> None:
         self._metrics = metrics
+        self._drain = drain or Drain()
 
     async def intercept_service(
         self,
@@ -43,7 +51,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         service, method = split_method(handler_call_details.method)
         if service == "grpc.health.v1.Health":
             return handler  # probes every second: neither counted nor logged
-        observed = _Observed(handler.unary_unary, service, method, self._metrics)
+        observed = _Observed(handler.unary_unary, service, method, self._metrics, self._drain)
         return grpc.unary_unary_rpc_method_handler(
             observed.handle,  # a coroutine function: grpc awaits only what inspect says it must
             request_deserializer=handler.request_deserializer,
@@ -53,12 +61,13 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
 class _Observed:
     def __init__(
-        self, behaviour: Any, service: str, method: str, metrics: GrpcMetrics | None
+        self, behaviour: Any, service: str, method: str, metrics: GrpcMetrics | None, drain: Drain
     ) -> None:
         self._behaviour = behaviour
         self._service = service
         self._method = method
         self._metrics = metrics
+        self._drain = drain
 
     async def handle(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         metadata = dict(context.invocation_metadata() or ())
@@ -68,6 +77,8 @@ class _Observed:
         started = time.perf_counter()
         code = "OK"
         try:
+            if self._drain.active:
+                raise ShuttingDown("this replica is shutting down; retry (another replica)")
             return await self._behaviour(request, context)
         except ServiceError as error:
             code = status_name_of(error)

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -14,7 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
-from imagescaler.grpc_interceptors import ClientInterceptor, ServerInterceptor
+from imagescaler.grpc_interceptors import ClientInterceptor, Drain, ServerInterceptor
 from imagescaler.grpc_metrics import GrpcMetrics
 from imagescaler.grpc_options import client_options, server_options
 from imagescaler.metrics_http import MetricsEndpoint
@@ -26,11 +26,12 @@ def create_grpc_server(
     max_message_bytes: int,
     registry: CollectorRegistry | None = None,
     max_connection_age: float = 60.0,
+    drain: Drain | None = None,
 ) -> Any:
     """An asyncio gRPC server with raised message limits and the observing interceptor."""
     metrics = GrpcMetrics(registry, "server") if registry is not None else None
     return grpc.aio.server(
-        interceptors=[ServerInterceptor(metrics)],
+        interceptors=[ServerInterceptor(metrics, drain)],
         options=server_options(max_message_bytes, max_connection_age),
     )
 
@@ -83,14 +84,20 @@ class RunningServer:
     health: Any
     cleanups: Sequence[Cleanup] = ()
     metrics: MetricsEndpoint | None = None
+    drain: Drain = field(default_factory=Drain)
+    drain_delay: float = 0.0
 
     @property
     def metrics_port(self) -> int | None:
         return self.metrics.port if self.metrics else None
 
     async def stop(self, grace: float | None = None) -> None:
-        """NOT_SERVING first, so balancers stop sending; then drain in-flight calls for `grace`."""
+        """NOT_SERVING and refusing new work (UNAVAILABLE, which clients retry elsewhere) for
+        drain_delay seconds, so balancers and probes see it; then stop, giving in-flight calls
+        up to `grace` seconds."""
+        self.drain.active = True
         await self.health.enter_graceful_shutdown()
+        await asyncio.sleep(self.drain_delay)
         await self.server.stop(grace)
         for cleanup in self.cleanups:
             await cleanup()
@@ -116,6 +123,8 @@ async def start_server(
     *,
     metrics_listen: str = "",
     registry: CollectorRegistry | None = None,
+    drain: Drain | None = None,
+    drain_delay: float = 0.0,
 ) -> RunningServer:
     """Add health and reflection, bind `address` (port 0 picks one), start, mark SERVING;
     serve `registry` at metrics_listen unless it is empty."""
@@ -124,4 +133,4 @@ async def start_server(
     metrics = MetricsEndpoint(metrics_listen, registry) if metrics_listen and registry else None
     await server.start()
     await mark_serving(health, service_names)
-    return RunningServer(server, port, health, cleanups, metrics)
+    return RunningServer(server, port, health, cleanups, metrics, drain or Drain(), drain_delay)

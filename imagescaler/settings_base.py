@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MiB = 1024 * 1024
 
@@ -37,6 +38,23 @@ def check_optional_address(value: str) -> str:
 OptionalAddress = Annotated[str, AfterValidator(check_optional_address)]
 
 
+def split_list(value: object) -> object:
+    """Accept "a,b,c" from flags and env as well as a list."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+def check_networks(values: list[str]) -> list[str]:
+    for value in values:
+        ipaddress.ip_network(value, strict=False)
+    return values
+
+
+CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
+Networks = Annotated[CommaList, AfterValidator(check_networks)]
+
+
 class ServiceSettings(BaseSettings):
     """Fields common to every service. Subclasses set env_prefix."""
 
@@ -54,6 +72,11 @@ class ServiceSettings(BaseSettings):
     )
     shutdown_grace: float = Field(
         10.0, ge=0, description="seconds in-flight requests get to finish on SIGTERM"
+    )
+    drain_delay: float = Field(
+        1.0,
+        ge=0,
+        description="seconds of NOT_SERVING (new work refused) on SIGTERM before stopping",
     )
 
     @field_validator("log_level", mode="before")

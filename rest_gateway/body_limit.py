@@ -1,6 +1,9 @@
-"""Refuse request bodies over the limit while they arrive, never buffering past it."""
+"""Refuse request bodies over the limit while they arrive, never buffering past it, and
+bodies that arrive too slowly."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -17,13 +20,23 @@ def too_large(max_bytes: int) -> GatewayError:
     )
 
 
+def too_slow(timeout: float) -> GatewayError:
+    return GatewayError(
+        408,
+        "request_timeout",
+        f"the request body did not arrive within {timeout:g} s",
+        {"Connection": "close"},
+    )
+
+
 class BodySizeLimit:
     """ASGI middleware: 413 at once for a declared Content-Length over the limit; otherwise
     count the bytes as they are received and stop reading at the limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 60.0) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,10 +47,15 @@ class BodySizeLimit:
             await error_response(too_large(self.max_bytes))(scope, receive, send)
             return
         received = 0
+        deadline = asyncio.get_running_loop().time() + self.timeout
 
         async def counting_receive() -> Message:
             nonlocal received
-            message = await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise too_slow(self.timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:

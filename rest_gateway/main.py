@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, Response
 from rest_gateway.api_client import ApiClient
 from rest_gateway.body_limit import BodySizeLimit
 from rest_gateway.errors import install_error_handlers
+from rest_gateway.http_protocol import guarded_protocol
 from rest_gateway.identity import Identity, build_identity
 from rest_gateway.limits import build_limiter
 from rest_gateway.observability import HttpMetrics, ObservingMiddleware
@@ -80,7 +81,11 @@ def create_app(
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
+        timeout=settings.body_timeout,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -105,6 +110,7 @@ def uvicorn_config(
 ) -> uvicorn.Config:
     return uvicorn.Config(
         app,
+        http=guarded_protocol(settings.header_timeout, settings.max_header_bytes),
         host=settings.host,
         port=settings.port if port is None else port,
         log_config=None,

@@ -94,7 +94,7 @@ def build_router(
             "/v1/token",
             summary="Sign in: OAuth2 password flow",
             response_model=TokenResponse,
-            responses=error_responses(401, 429),
+            responses=error_responses(401, 422, 429),
             tags=["auth"],
         )
         @limiter.limit(settings.token_rate_limit)  # type: ignore[untyped-decorator]

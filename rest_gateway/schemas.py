@@ -55,7 +55,7 @@ ERROR_DESCRIPTIONS = {
     403: "The URL was refused by policy (not public, not http/https)",
     413: "The upload or image is over the byte or pixel limit",
     415: "Not an image, or a format that is not supported",
-    422: "A damaged image, or a URL that could not be downloaded",
+    422: "Fields missing or invalid, a damaged image, or a URL that could not be downloaded",
     429: "Rate limited; see Retry-After",
     503: "The service is unavailable or overloaded; see Retry-After",
     504: "The service did not answer in time",

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator
-from pydantic_settings import NoDecode, SettingsConfigDict
+from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
 
-from imagescaler.settings_base import Address, ServiceSettings
+from imagescaler.settings_base import Address, CommaList, Networks, ServiceSettings
 
 MIN_HMAC_SECRET_BYTES = 32
 MAX_CLOCK_SKEW = 30
-
-
-def split_list(value: object) -> object:
-    """Accept "a,b,c" from flags and env as well as a list."""
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    return value
-
-
-def check_networks(values: list[str]) -> list[str]:
-    for value in values:
-        ipaddress.ip_network(value, strict=False)
-    return values
 
 
 def check_rate(value: str) -> str:
@@ -35,8 +21,6 @@ def check_rate(value: str) -> str:
     return value
 
 
-CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
-Networks = Annotated[CommaList, AfterValidator(check_networks)]
 Rate = Annotated[str, AfterValidator(check_rate)]
 
 
@@ -76,6 +60,15 @@ class GatewaySettings(ServiceSettings):
     )
     rate_limit_fail_open: bool = Field(
         True, description="when the limit storage is down: true lets requests through, false 503"
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, description="seconds a client has to send its request headers (else 408)"
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, description="seconds a client has to send its request body (else 408)"
+    )
+    max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="largest request headers accepted (else 431)"
     )
     trusted_proxies: Networks = Field(
         default_factory=list,

@@ -40,7 +40,12 @@ def start_image_service(loop_thread: LoopThread) -> Iterator[Callable[..., Runni
     started: list[RunningServer] = []
 
     def start(**overrides: Any) -> RunningServer:
-        defaults = {"listen": "127.0.0.1:0", "metrics_listen": "127.0.0.1:0", "workers": 2}
+        defaults = {
+            "listen": "127.0.0.1:0",
+            "metrics_listen": "127.0.0.1:0",
+            "workers": 2,
+            "drain_delay": 0,
+        }
         settings = ImageServiceSettings(**{**defaults, **overrides})
         running = loop_thread.run(create_image_service(settings))
         started.append(running)
@@ -66,6 +71,7 @@ def start_api(
         defaults = {
             "listen": "127.0.0.1:0",
             "metrics_listen": "127.0.0.1:0",
+            "drain_delay": 0,
             "image_service": f"127.0.0.1:{image_service.port}",
         }
         running = loop_thread.run(create_api(ApiSettings(**{**defaults, **overrides})))

@@ -89,3 +89,24 @@ def targets_table(targets: list[Target]) -> str:
         for t in targets
     ]
     return table(["target", "measured", "wanted", "result"], rows)
+
+
+def memory_table(memory: dict[str, Any], label: str) -> str:
+    rows = [
+        [
+            name,
+            fmt(trace["peak_rss_mib"]),
+            fmt(trace["first_tenth_mean_mib"]),
+            fmt(trace["last_tenth_mean_mib"]),
+        ]
+        for name, trace in memory["services"].items()
+    ]
+    heading = (
+        f"soak: {label} through the REST gateway, {memory['seconds']} s, "
+        f"{memory['requests']} requests, errors {memory['errors'] or 0}; p99 "
+        f"{memory['p99_ms_first_half']} ms (first half), "
+        f"{memory['p99_ms_second_half']} ms (second half)"
+    )
+    return (
+        heading + "\n" + table(["service", "peak MiB", "first tenth MiB", "last tenth MiB"], rows)
+    )

@@ -8,6 +8,7 @@ import gzip
 import pytest
 
 from grpc_api.download import Downloader
+from grpc_api.url_policy import AddressPolicy
 from imagescaler.errors import DownloadFailed, ImageTooLarge, SourceRefused
 from tests.conftest import LocalHttpServer, Route
 
@@ -16,7 +17,7 @@ def fetch(
     url: str, allow_private: bool = True, max_bytes: int = 10_000, redirects: int = 2
 ) -> bytes:
     async def go() -> bytes:
-        downloader = Downloader(max_bytes, 3.0, 1.0, redirects, allow_private)
+        downloader = Downloader(max_bytes, 3.0, 1.0, redirects, AddressPolicy(allow_private))
         try:
             return await downloader.fetch(url)
         finally:
@@ -107,7 +108,7 @@ def test_server_that_never_answers_hits_the_total_deadline() -> None:
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/a.jpg"
 
         async def go() -> bytes:
-            downloader = Downloader(10_000, 1.0, 1.0, 2, True)
+            downloader = Downloader(10_000, 1.0, 1.0, 2, AddressPolicy(allow_private=True))
             try:
                 return await downloader.fetch(url)
             finally:

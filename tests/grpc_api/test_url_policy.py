@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from grpc_api.url_policy import check_url, refusal_for_address, resolve_allowed
+from grpc_api.url_policy import AddressPolicy, check_url, refusal_for_address, resolve_allowed
 from imagescaler.errors import InvalidRequest, SourceRefused
 
 
@@ -69,4 +69,4 @@ def test_allow_private_admits_loopback_but_never_unspecified() -> None:
 @pytest.mark.parametrize("host", ["localhost", "127.1", "2130706433", "0x7f.1", "::1"])
 def test_every_spelling_of_loopback_resolves_and_is_refused(host: str) -> None:
     with pytest.raises(SourceRefused, match="loopback"):
-        asyncio.run(resolve_allowed(host, 80, allow_private=False))
+        asyncio.run(resolve_allowed(host, 80, AddressPolicy()))

@@ -42,6 +42,9 @@ def test_quick_bench_prints_a_table_and_writes_json(tmp_path: Path) -> None:
         assert [r["concurrency"] for r in runs] == [1, 2]
         assert all(r["requests"] > 0 and not r["errors"] for r in runs)
     assert results["memory"]["peak_rss_mib"] > 0
+    assert set(results["memory"]["services"]) == {"image service", "API", "gateway"}
+    assert results["memory"]["p99_ms_second_half"] > 0
+    assert "soak:" in result.stdout
     assert set(results["pool"]) == {"threads", "processes"}
     assert {t["target"] for t in results["targets"]} >= {
         "ours / libjpeg-turbo floor",

@@ -1,0 +1,168 @@
+"""Faults under load: a replica killed, a hung replica, SIGTERM while busy, overload."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+import pytest
+
+from grpc_stubs import image_service_v1_pb2 as pb
+from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
+from imagescaler.grpc_runtime import RunningServer
+from tests.conftest import CLIENT_OPTIONS, ScaleClient
+from tests.gateway_fixtures import GatewayThread
+from tests.hardening.processes import image_service_processes
+from tests.support import LoopThread, shared_image
+
+PHOTO = shared_image("hotdog_1400x1316.jpg")
+
+
+def load(
+    client: ScaleClient,
+    requests: int,
+    concurrency: int,
+    during: Callable[[int], None] = lambda done: None,
+) -> list[grpc.StatusCode]:
+    """Send `requests` photos `concurrency` at a time; call `during(done)` as they complete."""
+    outcomes: list[grpc.StatusCode] = []
+    lock = threading.Lock()
+
+    def one(_: int) -> None:
+        try:
+            client.scale(PHOTO)
+            code = grpc.StatusCode.OK
+        except grpc.RpcError as error:
+            code = error.code()
+        with lock:
+            outcomes.append(code)
+            during(len(outcomes))
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(requests)))
+    return outcomes
+
+
+def test_a_replica_killed_mid_run_costs_no_request(start_api: Callable[..., RunningServer]) -> None:
+    with image_service_processes(2) as (first, second):
+        api = start_api(image_service=f"ipv4:{first.address},{second.address}")
+        client = ScaleClient(api.port)
+
+        def kill_first(done: int) -> None:
+            if done == 10:
+                first.process.send_signal(signal.SIGKILL)
+
+        outcomes = load(client, 60, 4, kill_first)
+        assert first.process.wait(5) == -signal.SIGKILL
+    assert outcomes.count(grpc.StatusCode.OK) == 60, outcomes
+
+
+def test_the_only_replica_down_is_unavailable_at_once(
+    start_api: Callable[..., RunningServer], start_gateway: Callable[..., GatewayThread], token: str
+) -> None:
+    with image_service_processes(1) as (only,):
+        api = start_api(image_service=only.address)
+        only.stop()
+        started = time.monotonic()
+        error = ScaleClient(api.port).error(PHOTO)
+        assert error.code() == grpc.StatusCode.UNAVAILABLE
+        assert time.monotonic() - started < 2
+        gateway = start_gateway(api=f"127.0.0.1:{api.port}")
+        with gateway.client(headers={"Authorization": f"Bearer {token}"}) as http:
+            reply = http.post("/v1/scale", files={"file": ("p.jpg", PHOTO, "image/jpeg")})
+        assert reply.status_code == 503 and reply.headers["retry-after"].isdigit()
+        assert reply.json()["error"] == "image_service_unavailable"
+
+
+def test_a_hung_replica_gives_deadline_exceeded_and_leaks_nothing(
+    loop_thread: LoopThread,
+    start_api: Callable[..., RunningServer],
+    start_gateway: Callable[..., GatewayThread],
+    token: str,
+) -> None:
+    with image_service_processes(1) as (hung,):
+        api = start_api(image_service=hung.address, image_service_timeout=1.0)
+        client = ScaleClient(api.port)
+        client.scale(PHOTO)  # connected and warm
+        tasks_before = loop_thread.run(_task_count())
+        threads_before = threading.active_count()
+        hung.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            error = client.error(PHOTO)
+            assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+            assert "did not answer within 1 s" in (error.details() or "")
+            assert time.monotonic() - started < 3
+            gateway = start_gateway(api=f"127.0.0.1:{api.port}")
+            with gateway.client(headers={"Authorization": f"Bearer {token}"}) as http:
+                reply = http.post("/v1/scale", files={"file": ("p.jpg", PHOTO, "image/jpeg")})
+            assert reply.status_code == 504
+            for _ in range(3):
+                client.error(PHOTO)
+        finally:
+            hung.process.send_signal(signal.SIGCONT)
+        time.sleep(0.5)
+        assert loop_thread.run(_task_count()) <= tasks_before
+        assert threading.active_count() <= threads_before + 1  # the gateway's server thread
+
+
+async def _task_count() -> int:
+    return len(asyncio.all_tasks())
+
+
+def test_sigterm_drains_in_flight_work_and_refuses_new(tmp_path: object) -> None:
+    with image_service_processes(
+        1, "--workers", "1", "--queue-depth", "8", "--shutdown-grace", "10"
+    ) as (service,):
+        channel = grpc.insecure_channel(service.address, options=CLIENT_OPTIONS)
+        stub = pb_grpc.ImageServiceStub(channel)
+        request = pb.ProcessRequest(
+            image=shared_image("night_4000x6000.jpg"),
+            resize=pb.Resize(width=1024, height=768),
+            grayscale=True,
+        )
+        in_flight = [stub.Process.future(request, timeout=30) for _ in range(6)]
+        time.sleep(0.2)
+        service.process.send_signal(signal.SIGTERM)
+        service.wait_until("NOT_SERVING", timeout=5)
+        late = grpc.insecure_channel(service.address, options=CLIENT_OPTIONS)
+        with pytest.raises(grpc.RpcError) as refused:
+            pb_grpc.ImageServiceStub(late).Process(request, timeout=5)
+        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert all(call.result().result.width == 1024 for call in in_flight)
+        started = time.monotonic()
+        assert service.process.wait(12) == 0
+        assert time.monotonic() - started < 12
+        channel.close()
+        late.close()
+
+
+def test_overload_through_the_gateway_is_a_fast_503(
+    start_image_service: Callable[..., RunningServer],
+    start_api: Callable[..., RunningServer],
+    start_gateway: Callable[..., GatewayThread],
+    token: str,
+) -> None:
+    image = start_image_service(workers=1, queue_depth=0)
+    api = start_api(image_service=f"127.0.0.1:{image.port}")
+    gateway = start_gateway(api=f"127.0.0.1:{api.port}")
+    data = shared_image("night_4000x6000.jpg")
+
+    def upload(_: int) -> tuple[int, float, dict[str, str]]:
+        with gateway.client(headers={"Authorization": f"Bearer {token}"}) as http:
+            started = time.monotonic()
+            reply = http.post("/v1/scale", files={"file": ("p.jpg", data, "image/jpeg")})
+            return reply.status_code, time.monotonic() - started, dict(reply.headers)
+
+    with ThreadPoolExecutor(6) as pool:
+        results = list(pool.map(upload, range(6)))
+    ok = [r for r in results if r[0] == 200]
+    refused = [r for r in results if r[0] == 503]
+    assert ok and refused and len(ok) + len(refused) == 6
+    assert all(r[2]["retry-after"].isdigit() for r in refused)
+    assert min(r[1] for r in refused) < max(r[1] for r in ok)

@@ -1,0 +1,165 @@
+"""Hostile images: refused with INVALID_ARGUMENT or RESOURCE_EXHAUSTED naming the problem."""
+
+from __future__ import annotations
+
+import io
+import struct
+import time
+import warnings
+import zlib
+
+import grpc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from image_service.formats import Limits, configure_pillow
+from image_service.geometry import ResizeSpec
+from image_service.processing import ProcessingOptions, process_image
+from imagescaler.errors import CorruptImage, ImageTooLarge, ServiceError, UnsupportedImage
+from tests.conftest import ScaleClient
+from tests.support import encode, open_bytes, shared_image
+
+LIMITS = Limits(max_bytes=25 << 20, max_pixels=50_000_000)
+GRAY = ProcessingOptions(resize=ResizeSpec(1024, 768), grayscale=True, output_format="JPEG")
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A 60-byte PNG whose header claims width x height."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A small real JPEG with its frame header rewritten to claim width x height."""
+    data = bytearray(encode(Image.new("L", (16, 16), 128), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "bomb", [png_claiming(30000, 30000), jpeg_claiming(65000, 65000)], ids=["png", "jpeg"]
+)
+def test_pixel_bombs_are_refused_from_the_header(bomb: bytes, client: ScaleClient) -> None:
+    assert len(bomb) < 1000
+    started = time.monotonic()
+    with pytest.raises(ImageTooLarge, match=r"over the limit of 50\.0 megapixels"):
+        process_image(bomb, GRAY, LIMITS)
+    assert time.monotonic() - started < 0.5  # nothing was decoded
+    error = client.error(bomb)
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "megapixels" in (error.details() or "")
+
+
+def test_pillows_bomb_warning_is_an_error() -> None:
+    """Between Pillow's limit and twice it, Pillow only warns; the services make it an error."""
+    saved_limit, saved_filters = Image.MAX_IMAGE_PIXELS, warnings.filters[:]
+    try:
+        warnings.resetwarnings()
+        configure_pillow(10_000)
+        data = encode(Image.new("L", (150, 100)), "PNG")  # 15 000 pixels: a warning, not an error
+        with pytest.raises(ImageTooLarge, match="too many pixels"):
+            process_image(data, GRAY, Limits(1 << 20, 1_000_000))
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved_limit
+        warnings.filters[:] = saved_filters
+
+
+def test_thousands_of_frames_cost_one_frame() -> None:
+    frames = [Image.new("L", (8, 8), n % 256) for n in range(3000)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+    started = time.monotonic()
+    result = process_image(buffer.getvalue(), GRAY, LIMITS)
+    assert time.monotonic() - started < 1.0
+    assert open_bytes(result.data).getpixel((10, 10)) == 0
+
+
+@pytest.mark.parametrize("size", [(20000, 1), (1, 20000), (1, 1)])
+def test_extreme_shapes_are_processed(size: tuple[int, int]) -> None:
+    result = process_image(encode(Image.new("L", size, 200), "PNG"), GRAY, LIMITS)
+    assert open_bytes(result.data).size == (1024, 768)
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", "PostScript/EPS"),
+        (b"8BPS\x00\x01" + b"\x00" * 40, "Photoshop PSD"),
+        (shared_image("formats/test.pdf"), "PDF"),
+        (shared_image("formats/test.svg"), "SVG"),
+        (b"<!DOCTYPE html><html><body>not a photo</body></html>", "HTML"),
+        (b"GIF89a", "GIF data is damaged or truncated"),
+        (b"\xff\xd8\xff\xe0" + b"\0" * 20, "JPEG data is damaged or truncated"),
+    ],
+)
+def test_formats_outside_the_allow_list_are_named(data: bytes, named: str) -> None:
+    with pytest.raises(ServiceError) as caught:
+        process_image(data, GRAY, LIMITS)
+    assert named in caught.value.message
+    expected = CorruptImage if "damaged" in named else UnsupportedImage
+    assert isinstance(caught.value, expected)
+
+
+SMALL_JPEG = encode(
+    Image.open(io.BytesIO(shared_image("hotdog_1400x1316.jpg"))).resize((160, 150)),
+    "JPEG",
+    quality=85,
+)
+SMALL_PNG = shared_image("rgba_320x240.png")
+
+
+@st.composite
+def mutations(draw: st.DrawFn, original: bytes) -> bytes:
+    data = bytearray(original)
+    for _ in range(draw(st.integers(1, 8))):
+        position = draw(st.integers(0, len(data) - 1))
+        kind = draw(st.sampled_from(["flip", "delete", "insert", "truncate"]))
+        if kind == "flip":
+            data[position] = draw(st.integers(0, 255))
+        elif kind == "delete":
+            del data[position : position + draw(st.integers(1, 64))]
+        elif kind == "insert":
+            data[position:position] = draw(st.binary(min_size=1, max_size=64))
+        else:
+            del data[max(1, position) :]
+        if not data:
+            data = bytearray(b"\0")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("original", [SMALL_JPEG, SMALL_PNG], ids=["jpeg", "png"])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_images_only_ever_raise_our_typed_errors(
+    original: bytes, data: st.DataObject
+) -> None:
+    mutated = data.draw(mutations(original))
+    try:
+        result = process_image(mutated, GRAY, LIMITS)
+    except ServiceError as error:
+        assert error.message
+        return
+    assert open_bytes(result.data).size == (1024, 768)
+
+
+def test_service_stays_healthy_after_hostile_inputs(client: ScaleClient) -> None:
+    for data in (png_claiming(30000, 30000), b"\xff\xd8\xff" + b"\0" * 100, b"", b"x"):
+        assert client.error(data).code() in (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+        )
+    assert open_bytes(client.scale(shared_image("hotdog_1400x1316.jpg"))).size == (1024, 768)
