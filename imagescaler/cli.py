@@ -9,7 +9,7 @@ from pathlib import Path
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
-from imagescaler import client, local_run
+from imagescaler import client, local_run, probe
 from imagescaler.settings_cli import add_settings_flags, settings_from_args
 from rest_gateway.settings import GatewaySettings
 
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", required=True, help="the token's subject (user or service name)")
     add_settings_flags(token, GatewaySettings)
     commands.add_parser("hash-password", help="hash a password for the gateway's users file")
+    probe.add_arguments(commands.add_parser("probe", help="exit 0 when a service is ready"))
     bench = commands.add_parser(
         "bench", help="measure speed and memory against the floor and peers"
     )
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         return print_token(args)
     elif args.command == "bench":
         return run_bench(args)
+    elif args.command == "probe":
+        return probe.run(args)
     elif args.command == "hash-password":
         from rest_gateway.users import hash_password
 

@@ -1,0 +1,45 @@
+"""`imagescaler probe`: exit 0 when a service is ready; for Docker's HEALTHCHECK and scripts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import urllib.error
+import urllib.request
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    kind = parser.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--grpc", metavar="HOST:PORT", help="ask grpc.health.v1 at this address")
+    kind.add_argument("--http", metavar="URL", help="GET this URL and expect 200")
+    parser.add_argument("--timeout", type=float, default=2.0)
+
+
+def run(args: argparse.Namespace) -> int:
+    ready = (
+        grpc_ready(args.grpc, args.timeout) if args.grpc else http_ready(args.http, args.timeout)
+    )
+    print("ready" if ready else "not ready", file=sys.stderr)
+    return 0 if ready else 1
+
+
+def grpc_ready(address: str, timeout: float) -> bool:
+    with grpc.insecure_channel(address) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(), timeout=timeout
+            )
+        except grpc.RpcError:
+            return False
+    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def http_ready(url: str, timeout: float) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:  # noqa: S310 - a probe URL
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False

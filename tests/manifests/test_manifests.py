@@ -1,0 +1,239 @@
+"""The Kubernetes manifests: they render, they validate, and they say what production needs."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support import ROOT
+
+MANIFESTS = ROOT / "manifests"
+OVERLAYS = ["base", "overlays/dev", "overlays/prod"]
+GRPC_PORTS = {"image-service": 50052, "api": 50051}
+KUBERNETES_VERSION = "1.33.0"
+
+
+def render(path: Path) -> list[dict[str, Any]]:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.fail("kubectl is needed to render the manifests")
+    result = subprocess.run(
+        [kubectl, "kustomize", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def rendered(request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]:
+    return request.param, render(MANIFESTS / request.param)
+
+
+def objects(docs: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in docs if d["kind"] == kind}
+
+
+def containers(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    return [
+        (name, deployment["spec"]["template"]["spec"], container)
+        for name, deployment in objects(docs, "Deployment").items()
+        for container in deployment["spec"]["template"]["spec"]["containers"]
+    ]
+
+
+def test_every_document_validates_strictly(
+    rendered: tuple[str, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    name, docs = rendered
+    core = [d for d in docs if d["apiVersion"] != "monitoring.coreos.com/v1"]  # a CRD
+    files = []
+    for number, doc in enumerate(core):
+        files.append(tmp_path / f"{number}.yaml")
+        files[-1].write_text(yaml.safe_dump(doc))
+    validator = Path(sys.executable).parent / "kubernetes-validate"
+    result = subprocess.run(
+        [str(validator), "--strict", "--quiet", "-k", KUBERNETES_VERSION, *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"{name}: {result.stdout}{result.stderr}"
+
+
+def test_image_service_and_api_run_at_least_two_replicas(rendered: tuple[str, Any]) -> None:
+    _, docs = rendered
+    deployments = objects(docs, "Deployment")
+    for name in ("image-service", "api"):
+        assert deployments[name]["spec"]["replicas"] >= 2
+
+
+def test_headless_services_for_client_side_balancing(rendered: tuple[str, Any]) -> None:
+    _, docs = rendered
+    services = objects(docs, "Service")
+    for name in ("image-service-headless", "api-headless"):
+        assert services[name]["spec"]["clusterIP"] == "None"
+    args = {name: c["args"] for name, _, c in containers(docs)}
+    assert "dns:///image-service-headless:50052" in args["api"]
+    assert "dns:///api-headless:50051" in args["gateway"]
+
+
+def test_every_container_has_probes_security_and_resources(rendered: tuple[str, Any]) -> None:
+    _, docs = rendered
+    for name, pod, container in containers(docs):
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert probe in container, (name, probe)
+        if name in GRPC_PORTS:
+            assert container["readinessProbe"]["grpc"]["port"] == GRPC_PORTS[name]
+            assert container["livenessProbe"]["grpc"]["port"] == GRPC_PORTS[name]
+        if name == "gateway":
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        security = container["securityContext"]
+        assert security["readOnlyRootFilesystem"] is True, name
+        assert security["allowPrivilegeEscalation"] is False, name
+        assert security["capabilities"]["drop"] == ["ALL"], name
+        assert security.get("runAsNonRoot", pod["securityContext"].get("runAsNonRoot")) is True
+        resources = container["resources"]
+        assert {"cpu", "memory"} <= set(resources["requests"]) and {"cpu", "memory"} <= set(
+            resources["limits"]
+        )
+        assert all(port.get("name") for port in container["ports"]), name
+        assert "preStop" in container["lifecycle"], name
+        assert pod["terminationGracePeriodSeconds"] >= 10, name
+        assert pod["automountServiceAccountToken"] is False, name
+
+
+def test_spread_across_nodes_and_scraped_by_prometheus(rendered: tuple[str, Any]) -> None:
+    _, docs = rendered
+    for name, deployment in objects(docs, "Deployment").items():
+        pod = deployment["spec"]["template"]
+        if name == "redis":
+            continue
+        keys = {c["topologyKey"] for c in pod["spec"]["topologySpreadConstraints"]}
+        assert "kubernetes.io/hostname" in keys, name
+        annotations = pod["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        declared = {p["containerPort"] for p in pod["spec"]["containers"][0]["ports"]}
+        assert int(annotations["prometheus.io/port"]) in declared, name
+
+
+def test_autoscalers_target_cpu_with_bounds_and_behaviour(rendered: tuple[str, Any]) -> None:
+    _, docs = rendered
+    autoscalers = objects(docs, "HorizontalPodAutoscaler")
+    assert set(autoscalers) == {"image-service", "api"}
+    for name, hpa in autoscalers.items():
+        spec = hpa["spec"]
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert spec["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": name,
+        }
+        assert spec["minReplicas"] >= 2 and spec["maxReplicas"] > spec["minReplicas"]
+        cpu = next(m for m in spec["metrics"] if m["type"] == "Resource")
+        assert cpu["resource"]["name"] == "cpu"
+        assert 50 <= cpu["resource"]["target"]["averageUtilization"] <= 85
+        assert spec["behavior"]["scaleDown"]["stabilizationWindowSeconds"] >= 120
+
+
+def test_disruption_budgets_and_network_policies(rendered: tuple[str, Any]) -> None:
+    _, docs = rendered
+    deployments = set(objects(docs, "Deployment"))
+    assert set(objects(docs, "PodDisruptionBudget")) == deployments
+    policies = objects(docs, "NetworkPolicy")
+    assert set(policies) == deployments
+
+    def callers(name: str) -> set[str]:
+        return {
+            source["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            for rule in policies[name]["spec"]["ingress"]
+            for source in rule.get("from", [])
+            if "namespaceSelector" not in source
+        }
+
+    assert callers("image-service") == {"api"}
+    assert callers("api") == {"gateway"}
+
+
+def test_no_latest_tags_and_no_secret_values(rendered: tuple[str, Any]) -> None:
+    name, docs = rendered
+    for _, _, container in containers(docs):
+        image = container["image"]
+        assert re.search(r":[\w.-]+$", image) and not image.endswith(":latest"), image
+    assert not objects(docs, "Secret"), f"{name} commits a Secret"
+    text = yaml.safe_dump_all(docs)
+    for secret_looking in ("BEGIN PRIVATE KEY", "BEGIN RSA PRIVATE KEY", "password:", "scrypt$"):
+        assert secret_looking not in text
+    deployment = objects(docs, "Deployment")["gateway"]["spec"]["template"]["spec"]
+    assert {
+        "name": "jwt",
+        "secret": {"secretName": "gateway-jwt", "defaultMode": 0o440},
+    } in deployment["volumes"]
+
+
+def test_api_settings_come_from_a_configmap(rendered: tuple[str, Any]) -> None:
+    _, docs = rendered
+    config = objects(docs, "ConfigMap")["api-config"]["data"]
+    assert config["IMAGESCALER_API_TARGET_SIZE"] == "1024x768"
+    assert {"IMAGESCALER_API_GRAYSCALE", "IMAGESCALER_API_MARGIN"} <= set(config)
+    from grpc_api.settings import ApiSettings
+
+    ApiSettings(
+        **{key.removeprefix("IMAGESCALER_API_").lower(): value for key, value in config.items()}
+    )
+
+
+def test_dev_runs_redis_and_one_gateway_prod_names_an_external_redis() -> None:
+    dev, prod = render(MANIFESTS / "overlays/dev"), render(MANIFESTS / "overlays/prod")
+    assert objects(dev, "Deployment")["gateway"]["spec"]["replicas"] == 1
+    assert "redis" in objects(dev, "Deployment") and "redis" not in objects(prod, "Deployment")
+    dev_storage = objects(dev, "ConfigMap")["gateway-config"]["data"][
+        "IMAGESCALER_GATEWAY_RATE_LIMIT_STORAGE"
+    ]
+    prod_storage = objects(prod, "ConfigMap")["gateway-config"]["data"][
+        "IMAGESCALER_GATEWAY_RATE_LIMIT_STORAGE"
+    ]
+    assert dev_storage == "redis://redis:6379" and prod_storage.startswith("redis://")
+    assert objects(dev, "Service")["gateway"]["spec"]["type"] == "NodePort"
+    assert (
+        objects(prod, "ServiceMonitor")["imagescaler"]["spec"]["endpoints"][0]["port"] == "metrics"
+    )
+    for service in ("image-service", "api", "gateway"):
+        ports = {p["name"] for p in objects(prod, "Service")[service]["spec"]["ports"]}
+        assert "metrics" in ports, service
+
+
+def test_prometheus_adapter_component_adds_an_in_flight_metric(tmp_path: Path) -> None:
+    copy = tmp_path / "manifests"
+    shutil.copytree(MANIFESTS, copy)
+    check = copy / "overlays" / "adapter-check"
+    check.mkdir()
+    (check / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "resources: [../../base]\ncomponents: [../../components/prometheus-adapter]\n"
+    )
+    hpa = objects(render(check), "HorizontalPodAutoscaler")["image-service"]
+    pods = [m for m in hpa["spec"]["metrics"] if m["type"] == "Pods"]
+    assert pods[0]["pods"]["metric"]["name"] == "grpc_server_in_flight"
+
+
+def test_dockerfile_passes_hadolint() -> None:
+    hadolint = Path(sys.executable).parent / "hadolint"
+    result = subprocess.run(
+        [str(hadolint), str(ROOT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (ROOT / "Dockerfile").read_text()
+    assert "USER 10001" in text and "PYTHONUNBUFFERED=1" in text and "HEALTHCHECK" in text
+    assert text.count("FROM ") == 2  # build stage and a slim final stage
