@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
 from imagescaler import client, local_run, probe
+from imagescaler.load import command as load_command
 from imagescaler.settings_cli import add_settings_flags, settings_from_args
 from rest_gateway.settings import GatewaySettings
 
@@ -36,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_settings_flags(token, GatewaySettings)
     commands.add_parser("hash-password", help="hash a password for the gateway's users file")
     probe.add_arguments(commands.add_parser("probe", help="exit 0 when a service is ready"))
+    load_command.add_arguments(
+        commands.add_parser("load", help="drive the API or the gateway through a load profile")
+    )
     bench = commands.add_parser(
         "bench", help="measure speed and memory against the floor and peers"
     )
@@ -50,38 +55,41 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "up":
-        return local_run.run(args.prometheus, args.prometheus_listen)
-    if args.command == "image-service":
-        from image_service import server as image_server
+    handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
+    return handler(args)
 
-        image_server.main(settings_from_args(ImageServiceSettings, args))
-    elif args.command == "api":
-        from grpc_api import server as api_server
 
-        api_server.main(settings_from_args(ApiSettings, args))
-    elif args.command == "gateway":
-        from rest_gateway import main as gateway
+def run_up(args: argparse.Namespace) -> int:
+    return local_run.run(args.prometheus, args.prometheus_listen)
 
-        gateway.main(settings_from_args(GatewaySettings, args))
-    elif args.command == "token":
-        return print_token(args)
-    elif args.command == "bench":
-        return run_bench(args)
-    elif args.command == "probe":
-        return probe.run(args)
-    elif args.command == "hash-password":
-        from rest_gateway.users import hash_password
 
-        print(
-            hash_password(
-                getpass.getpass("password: ")
-                if sys.stdin.isatty()
-                else sys.stdin.readline().rstrip("\n")
-            )
-        )
-    else:
-        return client.run(args)
+def run_image_service(args: argparse.Namespace) -> int:
+    from image_service import server as image_server
+
+    image_server.main(settings_from_args(ImageServiceSettings, args))
+    return 0
+
+
+def run_api(args: argparse.Namespace) -> int:
+    from grpc_api import server as api_server
+
+    api_server.main(settings_from_args(ApiSettings, args))
+    return 0
+
+
+def run_gateway(args: argparse.Namespace) -> int:
+    from rest_gateway import main as gateway
+
+    gateway.main(settings_from_args(GatewaySettings, args))
+    return 0
+
+
+def run_hash_password(args: argparse.Namespace) -> int:
+    from rest_gateway.users import hash_password
+
+    interactive = sys.stdin.isatty()
+    password = getpass.getpass("password: ") if interactive else sys.stdin.readline().rstrip("\n")
+    print(hash_password(password))
     return 0
 
 
@@ -118,3 +126,17 @@ def print_token(args: argparse.Namespace) -> int:
         print(f"cannot issue a token: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "up": run_up,
+    "image-service": run_image_service,
+    "api": run_api,
+    "gateway": run_gateway,
+    "client": client.run,
+    "token": print_token,
+    "hash-password": run_hash_password,
+    "bench": run_bench,
+    "probe": probe.run,
+    "load": load_command.run,
+}

@@ -14,11 +14,14 @@ ChannelOptions = list[tuple[str, Any]]
 # replica that dies or drains answers. Other codes are the caller's or the image's fault.
 SERVICE_CONFIG = {
     "loadBalancingConfig": [{"round_robin": {}}],
+    # Client-side health checking: round_robin watches every backend's grpc.health.v1 and
+    # skips one that reports NOT_SERVING, such as a replica draining after SIGTERM.
+    "healthCheckConfig": {"serviceName": ""},
     "methodConfig": [
         {
             "name": [{}],
             "retryPolicy": {
-                "maxAttempts": 3,
+                "maxAttempts": 4,
                 "initialBackoff": "0.05s",
                 "maxBackoff": "0.5s",
                 "backoffMultiplier": 2,
@@ -48,6 +51,9 @@ def client_options(max_message_bytes: int) -> ChannelOptions:
         ("grpc.per_rpc_retry_buffer_size", 2 * max_message_bytes),
         ("grpc.keepalive_time_ms", KEEPALIVE_MS),
         ("grpc.keepalive_timeout_ms", 10_000),
+        # Re-resolution (on GOAWAY at max connection age, or a failure) at most this often;
+        # the default 30 s would let a new replica wait that long.
+        ("grpc.dns_min_time_between_resolutions_ms", 5_000),
     ]
 
 

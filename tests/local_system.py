@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from imagescaler.bench.ports import free_port
@@ -24,6 +25,12 @@ class LocalSystem:
     image_port: int
     api_port: int
     gateway_port: int
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def output(self) -> str:
+        """Everything the system printed so far (read continuously, so it never blocks)."""
+        return "".join(self.lines)
 
     @property
     def ports(self) -> tuple[int, int, int]:
@@ -55,7 +62,11 @@ def local_system(
     ) as process:
         try:
             banner = wait_for_line(process, "Press Ctrl-C to stop.")
-            yield LocalSystem(process, banner, image_port, api_port, gateway_port)
+            system = LocalSystem(process, banner, image_port, api_port, gateway_port)
+            # Keep reading: a full pipe would block the services on their next log line.
+            reader = threading.Thread(target=_drain, args=(process, system.lines), daemon=True)
+            reader.start()
+            yield system
         finally:
             if process.poll() is None:
                 process.terminate()
@@ -63,6 +74,12 @@ def local_system(
                     process.wait(30)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def _drain(process: subprocess.Popen[str], lines: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
 
 
 def wait_for_line(process: subprocess.Popen[str], wanted: str, timeout: float = 40) -> str:

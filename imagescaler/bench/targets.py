@@ -16,6 +16,9 @@ from imagescaler.grpc_options import message_size_options
 MESSAGE_LIMIT = 64 << 20
 
 
+RequestFactory = Callable[[int], Request]
+
+
 class RequestFailed(Exception):
     pass
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -27,7 +28,9 @@ def test_the_request_id_appears_in_the_log_lines_of_all_three_services(tmp_path:
         )
         assert reply.status_code == 200
         system.process.terminate()
-        output, _ = system.process.communicate(timeout=30)
+        system.process.wait(30)
+        time.sleep(0.2)  # the reader thread takes the last lines
+        output = system.output
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     traced = {line["service"]: line for line in lines if line.get("request_id") == "trace-4711"}
     assert set(traced) == {"image-service", "api", "gateway"}, output[-3000:]
