@@ -8,7 +8,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from imagescaler.settings_base import Address, Networks, OptionalAddress, ServiceSettings
+from imagescaler.settings_base import Address, GrpcServiceSettings, Networks, OptionalAddress
 
 
 class Size(NamedTuple):
@@ -38,15 +38,12 @@ def parse_colour(value: object) -> object:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-class ApiSettings(ServiceSettings):
+class ApiSettings(GrpcServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGESCALER_API_")
 
     listen: Address = Field("127.0.0.1:50051", description="address the gRPC API listens on")
     metrics_listen: OptionalAddress = Field(
         "127.0.0.1:9102", description="address of the Prometheus /metrics endpoint (empty: off)"
-    )
-    max_connection_age: float = Field(
-        60.0, gt=0, description="seconds after which a client reconnects (and finds new replicas)"
     )
     image_service: str = Field(
         "127.0.0.1:50052",

@@ -5,18 +5,20 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from imagescaler.settings_base import Address, OptionalAddress, ServiceSettings, available_cpus
+from imagescaler.settings_base import (
+    Address,
+    GrpcServiceSettings,
+    OptionalAddress,
+    available_cpus,
+)
 
 
-class ImageServiceSettings(ServiceSettings):
+class ImageServiceSettings(GrpcServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGESCALER_IMAGE_")
 
     listen: Address = Field("127.0.0.1:50052", description="address the gRPC server listens on")
     metrics_listen: OptionalAddress = Field(
         "127.0.0.1:9101", description="address of the Prometheus /metrics endpoint (empty: off)"
-    )
-    max_connection_age: float = Field(
-        60.0, gt=0, description="seconds after which a client reconnects (and finds new replicas)"
     )
     workers: int = Field(
         default_factory=available_cpus,

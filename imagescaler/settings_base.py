@@ -88,3 +88,11 @@ class ServiceSettings(BaseSettings):
     def max_message_bytes(self) -> int:
         """gRPC message limit: the largest image plus room for the other fields."""
         return self.max_image_bytes + 64 * 1024
+
+
+class GrpcServiceSettings(ServiceSettings):
+    """Fields of the services that are gRPC servers."""
+
+    max_connection_age: float = Field(
+        60.0, gt=0, description="seconds after which a client reconnects (and finds new replicas)"
+    )

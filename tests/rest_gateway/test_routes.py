@@ -149,35 +149,6 @@ def test_upload_over_the_limit_declared_is_refused_without_reading_it(
     assert b"upload_too_large" in answer
 
 
-def test_chunked_upload_over_the_limit_is_cut_off(
-    start_gateway: Callable[..., GatewayThread], token: str
-) -> None:
-    gateway = start_gateway(max_image_bytes=100_000)
-    sent = 0
-
-    def body() -> object:
-        nonlocal sent
-        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'
-        for _ in range(1000):  # up to 64 MB, far past the limit
-            sent += 65536
-            yield b"x" * 65536
-
-    with gateway.client(headers={"Authorization": f"Bearer {token}"}) as client:
-        try:
-            reply = client.post(
-                "/v1/scale",
-                content=body(),
-                headers={"Content-Type": "multipart/form-data; boundary=b"},
-            )
-        except httpx.TransportError:
-            reply = None
-    # What the client managed to send includes the kernel's socket buffers on both ends
-    # (several MB on loopback); a gateway that kept reading would take all 64 MB.
-    assert sent < 16_000_000, f"the gateway let {sent} bytes through past a 100 kB limit"
-    if reply is not None:
-        assert_error(reply, 413, "upload_too_large")
-
-
 def test_health_endpoints(gateway: GatewayThread) -> None:
     with gateway.client() as client:
         assert client.get("/healthz").json() == {"status": "ok"}
