@@ -73,4 +73,7 @@ def _signing_key_and_users(settings: GatewaySettings) -> tuple[SigningKey | None
         signing = hmac_signing_key(settings.jwt_hs256_secret.get_secret_value().encode())
     if settings.users_file is not None:
         hashes.update(load_users(settings.users_file))
+    for entry in settings.users:
+        name, _, password_hash = entry.partition(":")
+        hashes[name] = password_hash
     return signing, hashes

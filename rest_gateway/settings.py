@@ -48,6 +48,10 @@ class GatewaySettings(ServiceSettings):
     users_file: Path | None = Field(
         None, description="JSON object of user name to password hash (imagescaler hash-password)"
     )
+    users: CommaList = Field(
+        default_factory=list,
+        description="users as name:hash pairs, comma-separated (hashes: imagescaler hash-password)",
+    )
     dev_state_file: Path | None = Field(
         None, description="local development state: signing key and dev user (imagescaler up)"
     )
@@ -77,6 +81,15 @@ class GatewaySettings(ServiceSettings):
     cors_origins: CommaList = Field(
         default_factory=list, description="origins allowed by CORS, comma-separated (off if empty)"
     )
+
+    @field_validator("users")
+    @classmethod
+    def _name_and_hash(cls, users: list[str]) -> list[str]:
+        for entry in users:
+            name, _, password_hash = entry.partition(":")
+            if not name or not password_hash.startswith("scrypt$"):
+                raise ValueError(f"{entry.split(':')[0]!r}: expected name:scrypt$... pairs")
+        return users
 
     @field_validator("jwt_hs256_secret")
     @classmethod

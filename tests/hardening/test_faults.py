@@ -23,43 +23,26 @@ from tests.support import LoopThread, shared_image
 PHOTO = shared_image("hotdog_1400x1316.jpg")
 
 
-def load(
-    client: ScaleClient,
-    requests: int,
-    concurrency: int,
-    during: Callable[[int], None] = lambda done: None,
-) -> list[grpc.StatusCode]:
-    """Send `requests` photos `concurrency` at a time; call `during(done)` as they complete."""
-    outcomes: list[grpc.StatusCode] = []
-    lock = threading.Lock()
-
-    def one(_: int) -> None:
-        try:
-            client.scale(PHOTO)
-            code = grpc.StatusCode.OK
-        except grpc.RpcError as error:
-            code = error.code()
-        with lock:
-            outcomes.append(code)
-            during(len(outcomes))
-
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, range(requests)))
-    return outcomes
-
-
 def test_a_replica_killed_mid_run_costs_no_request(start_api: Callable[..., RunningServer]) -> None:
+    """Under the load client's own profile (imagescaler load), SIGKILL one of two replicas."""
+    from imagescaler.bench.targets import grpc_api
+    from imagescaler.load.profile import Profile
+    from imagescaler.load.recorder import Recorder, summarise
+    from imagescaler.load.runner import run_concurrency
+
     with image_service_processes(2) as (first, second):
         api = start_api(image_service=f"ipv4:{first.address},{second.address}")
-        client = ScaleClient(api.port)
-
-        def kill_first(done: int) -> None:
-            if done == 10:
-                first.process.send_signal(signal.SIGKILL)
-
-        outcomes = load(client, 60, 4, kill_first)
+        profile = Profile(warmup=0.5, ramp_up=0.5, hold=3.0, ramp_down=0.5, peak=4)
+        recorder = Recorder()
+        killer = threading.Timer(1.5, first.process.send_signal, args=(signal.SIGKILL,))
+        killer.start()
+        began = time.monotonic()
+        run_concurrency(grpc_api(f"127.0.0.1:{api.port}", PHOTO), profile, recorder, began)
+        summary = summarise(recorder.snapshot(), time.monotonic() - began)
         assert first.process.wait(5) == -signal.SIGKILL
-    assert outcomes.count(grpc.StatusCode.OK) == 60, outcomes
+        after_kill = [o for o in recorder.snapshot() if o.started > 1.6]
+    assert summary["errors"] == 0, summary["errors_by_status"]
+    assert summary["requests"] > 40 and len(after_kill) > 20
 
 
 def test_the_only_replica_down_is_unavailable_at_once(

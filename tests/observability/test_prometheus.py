@@ -168,6 +168,7 @@ def test_a_real_prometheus_scrapes_the_local_system(tmp_path: Path) -> None:
         prometheus = start_prometheus(command, config, listen, tmp_path / "prometheus" / "data")
         try:
             base = f"http://{listen}"
+            wait_until_ready(base)
             token = token_issuer(GatewaySettings(dev_state_file=state)).issue("scrape").access_token
             results = drive_traffic_until_rules_answer(base, system.gateway_port, token)
         finally:
@@ -175,6 +176,18 @@ def test_a_real_prometheus_scrapes_the_local_system(tmp_path: Path) -> None:
             prometheus.wait(20)
     for rule, jobs in results.items():
         assert jobs == RULE_JOBS[rule], (rule, jobs)
+
+
+def wait_until_ready(base: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/-/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("Prometheus did not become ready")
 
 
 RULE_JOBS = {

@@ -259,3 +259,21 @@ def test_the_library_defaults_really_accept_these_forgeries(key_dir: Path, token
         audience="imagescaler",
     )
     assert "exp" not in no_exp
+
+
+def test_users_from_the_environment_can_sign_in(
+    start_gateway: Callable[..., GatewayThread], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rest_gateway.users import hash_password
+
+    monkeypatch.setenv("IMAGESCALER_GATEWAY_USERS", f"bob:{hash_password('pw-of-bob')}")
+    gateway = start_gateway(users_file=None)
+    with gateway.client() as client:
+        good = client.post("/v1/token", data={"username": "bob", "password": "pw-of-bob"})
+        bad = client.post("/v1/token", data={"username": "bob", "password": "nope"})
+    assert good.status_code == 200 and bad.status_code == 401
+
+
+def test_malformed_users_refuse_to_start() -> None:
+    with pytest.raises(ValidationError, match="expected name:scrypt"):
+        GatewaySettings(users="bob:plaintext")
