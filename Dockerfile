@@ -32,6 +32,6 @@ USER 10001:10001
 WORKDIR /tmp
 EXPOSE 8000 50051 50052 9101 9102
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
-    CMD ["imagescaler", "probe", "--http", "http://127.0.0.1:8000/readyz"]
+    CMD ["imagescaler", "probe"]
 ENTRYPOINT ["imagescaler"]
 CMD ["gateway", "--listen", "0.0.0.0:8000"]

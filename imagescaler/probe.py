@@ -10,18 +10,31 @@ import urllib.request
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+# In a container one service runs; with no target the probe asks each one's default address.
+LOCAL_DEFAULTS = (
+    ("http", "http://127.0.0.1:8000/readyz"),
+    ("grpc", "127.0.0.1:50051"),
+    ("grpc", "127.0.0.1:50052"),
+)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    kind = parser.add_mutually_exclusive_group(required=True)
+    kind = parser.add_mutually_exclusive_group()
     kind.add_argument("--grpc", metavar="HOST:PORT", help="ask grpc.health.v1 at this address")
     kind.add_argument("--http", metavar="URL", help="GET this URL and expect 200")
     parser.add_argument("--timeout", type=float, default=2.0)
 
 
 def run(args: argparse.Namespace) -> int:
-    ready = (
-        grpc_ready(args.grpc, args.timeout) if args.grpc else http_ready(args.http, args.timeout)
-    )
+    if args.grpc:
+        ready = grpc_ready(args.grpc, args.timeout)
+    elif args.http:
+        ready = http_ready(args.http, args.timeout)
+    else:
+        ready = any(
+            grpc_ready(target, args.timeout) if kind == "grpc" else http_ready(target, args.timeout)
+            for kind, target in LOCAL_DEFAULTS
+        )
     print("ready" if ready else "not ready", file=sys.stderr)
     return 0 if ready else 1
 

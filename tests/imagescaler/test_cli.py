@@ -105,3 +105,12 @@ def test_up_runs_the_system_and_stops_it_on_ctrl_c(tmp_path: Path) -> None:
     for port in system.ports:
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served"
+
+
+def test_probe_reports_ready_and_not_ready(api: RunningServer) -> None:
+    ready = run("probe", "--grpc", f"127.0.0.1:{api.port}")
+    assert ready.returncode == 0 and "ready" in ready.stderr
+    down = run("probe", "--grpc", "127.0.0.1:9", "--timeout", "0.5")
+    assert down.returncode == 1 and "not ready" in down.stderr
+    http_down = run("probe", "--http", "http://127.0.0.1:9/readyz", "--timeout", "0.5")
+    assert http_down.returncode == 1
