@@ -77,10 +77,6 @@ class AddressPolicy:
         return "a private or otherwise non-public address"
 
 
-def refusal_for_address(address: str, allow_private: bool) -> str | None:
-    return AddressPolicy(allow_private).refusal(address)
-
-
 async def system_resolver(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     try:

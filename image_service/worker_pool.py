@@ -23,10 +23,6 @@ class WorkerPool:
         self._admitted = 0
         self._lock = threading.Lock()
 
-    @property
-    def admitted(self) -> int:
-        return self._admitted
-
     async def run(self, job: Callable[..., ResultT], *args: object) -> ResultT:
         """Run `job(*args)` on a worker thread, or raise Overloaded at once when full."""
         with self._lock:

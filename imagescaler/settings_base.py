@@ -67,16 +67,8 @@ class ServiceSettings(BaseSettings):
         "INFO", description="lowest level that is logged"
     )
     max_image_bytes: int = Field(25 * MiB, ge=1024, description="largest image accepted, in bytes")
-    max_pixels: int = Field(
-        50_000_000, ge=1, description="largest image accepted, in pixels (width x height)"
-    )
     shutdown_grace: float = Field(
         10.0, ge=0, description="seconds in-flight requests get to finish on SIGTERM"
-    )
-    drain_delay: float = Field(
-        1.0,
-        ge=0,
-        description="seconds of NOT_SERVING (new work refused) on SIGTERM before stopping",
     )
 
     @field_validator("log_level", mode="before")
@@ -91,8 +83,16 @@ class ServiceSettings(BaseSettings):
 
 
 class GrpcServiceSettings(ServiceSettings):
-    """Fields of the services that are gRPC servers."""
+    """Fields of the services that are gRPC servers and read image headers."""
 
+    max_pixels: int = Field(
+        50_000_000, ge=1, description="largest image accepted, in pixels (width x height)"
+    )
+    drain_delay: float = Field(
+        1.0,
+        ge=0,
+        description="seconds of NOT_SERVING (new work refused) on SIGTERM before stopping",
+    )
     max_connection_age: float = Field(
         60.0, gt=0, description="seconds after which a client reconnects (and finds new replicas)"
     )

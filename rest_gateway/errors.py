@@ -39,7 +39,6 @@ HTTP_STATUS: dict[tuple[grpc.StatusCode, str | None], int] = {
     (grpc.StatusCode.RESOURCE_EXHAUSTED, "image_too_large"): 413,
     (grpc.StatusCode.RESOURCE_EXHAUSTED, "overloaded"): 503,
     (grpc.StatusCode.RESOURCE_EXHAUSTED, None): 429,
-    (grpc.StatusCode.FAILED_PRECONDITION, "download_failed"): 422,
     (grpc.StatusCode.FAILED_PRECONDITION, None): 422,
     (grpc.StatusCode.PERMISSION_DENIED, None): 403,
     (grpc.StatusCode.UNAUTHENTICATED, None): 401,

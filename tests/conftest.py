@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,25 +36,38 @@ def loop_thread() -> Iterator[LoopThread]:
     loop.close()
 
 
-@pytest.fixture(scope="session")
-def start_image_service(loop_thread: LoopThread) -> Iterator[Callable[..., RunningServer]]:
+# Every in-process gRPC server in the tests: ephemeral ports, no drain pause on stop.
+SERVER_DEFAULTS = {"listen": "127.0.0.1:0", "metrics_listen": "127.0.0.1:0", "drain_delay": 0}
+
+
+@contextmanager
+def server_starter(
+    loop_thread: LoopThread,
+    create: Callable[[Any], Awaitable[RunningServer]],
+    settings_class: type[Any],
+    defaults: dict[str, Any],
+) -> Iterator[Callable[..., RunningServer]]:
+    """A function that starts a server from keyword settings; all are stopped on the way out."""
     started: list[RunningServer] = []
 
     def start(**overrides: Any) -> RunningServer:
-        defaults = {
-            "listen": "127.0.0.1:0",
-            "metrics_listen": "127.0.0.1:0",
-            "workers": 2,
-            "drain_delay": 0,
-        }
-        settings = ImageServiceSettings(**{**defaults, **overrides})
-        running = loop_thread.run(create_image_service(settings))
-        started.append(running)
-        return running
+        settings = settings_class(**{**SERVER_DEFAULTS, **defaults, **overrides})
+        started.append(loop_thread.run(create(settings)))
+        return started[-1]
 
-    yield start
-    for running in started:
-        loop_thread.run(running.stop(0))
+    try:
+        yield start
+    finally:
+        for running in started:
+            loop_thread.run(running.stop(0))
+
+
+@pytest.fixture(scope="session")
+def start_image_service(loop_thread: LoopThread) -> Iterator[Callable[..., RunningServer]]:
+    with server_starter(
+        loop_thread, create_image_service, ImageServiceSettings, {"workers": 2}
+    ) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")
@@ -65,22 +79,9 @@ def image_service(start_image_service: Callable[..., RunningServer]) -> RunningS
 def start_api(
     loop_thread: LoopThread, image_service: RunningServer
 ) -> Iterator[Callable[..., RunningServer]]:
-    started: list[RunningServer] = []
-
-    def start(**overrides: Any) -> RunningServer:
-        defaults = {
-            "listen": "127.0.0.1:0",
-            "metrics_listen": "127.0.0.1:0",
-            "drain_delay": 0,
-            "image_service": f"127.0.0.1:{image_service.port}",
-        }
-        running = loop_thread.run(create_api(ApiSettings(**{**defaults, **overrides})))
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        loop_thread.run(running.stop(0))
+    defaults = {"image_service": f"127.0.0.1:{image_service.port}"}
+    with server_starter(loop_thread, create_api, ApiSettings, defaults) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")

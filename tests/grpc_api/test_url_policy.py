@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from grpc_api.url_policy import AddressPolicy, check_url, refusal_for_address, resolve_allowed
+from grpc_api.url_policy import AddressPolicy, check_url, resolve_allowed
 from imagescaler.errors import InvalidRequest, SourceRefused
 
 
@@ -53,17 +53,17 @@ def test_default_ports() -> None:
     ],
 )
 def test_non_public_addresses_are_refused(address: str) -> None:
-    assert refusal_for_address(address, allow_private=False) is not None
+    assert AddressPolicy().refusal(address) is not None
 
 
 @pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "2606:4700::1111"])
 def test_public_addresses_are_allowed(address: str) -> None:
-    assert refusal_for_address(address, allow_private=False) is None
+    assert AddressPolicy().refusal(address) is None
 
 
 def test_allow_private_admits_loopback_but_never_unspecified() -> None:
-    assert refusal_for_address("127.0.0.1", allow_private=True) is None
-    assert refusal_for_address("0.0.0.0", allow_private=True) is not None
+    assert AddressPolicy(allow_private=True).refusal("127.0.0.1") is None
+    assert AddressPolicy(allow_private=True).refusal("0.0.0.0") is not None
 
 
 @pytest.mark.parametrize("host", ["localhost", "127.1", "2130706433", "0x7f.1", "::1"])
