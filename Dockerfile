@@ -13,7 +13,6 @@ COPY image_service ./image_service
 COPY imagescaler ./imagescaler
 COPY rest_gateway ./rest_gateway
 COPY web ./web
-COPY manifests/prometheus ./manifests/prometheus
 # Every dependency ships wheels: no compiler is needed, and none reaches the final image.
 RUN /opt/venv/bin/pip install --prefer-binary .
 
@@ -25,8 +24,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     IMAGESCALER_IMAGE_LOG_FORMAT=json \
     IMAGESCALER_API_LOG_FORMAT=json \
     IMAGESCALER_GATEWAY_LOG_FORMAT=json
+# /etc/imagescaler/jwt: where the manifests mount the gateway's key Secret (a read-only root
+# cannot grow a mount point at run time outside Kubernetes).
 RUN groupadd --system --gid 10001 imagescaler \
-    && useradd --system --uid 10001 --gid imagescaler --no-create-home --shell /usr/sbin/nologin imagescaler
+    && useradd --system --uid 10001 --gid imagescaler --no-create-home --shell /usr/sbin/nologin imagescaler \
+    && mkdir -p /etc/imagescaler/jwt
 COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 WORKDIR /tmp

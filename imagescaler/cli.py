@@ -1,142 +1,167 @@
-"""The `imagescaler` command: one entry point with a subcommand per job."""
+"""The `imagescaler` command: one entry point with a subcommand per job.
+
+Building the parser imports only argparse and the settings classes (pydantic). Each
+subcommand's module is imported when that subcommand runs, so `imagescaler gateway` never
+imports what `imagescaler bench` needs, and `--help` works for every subcommand whatever
+is installed."""
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import sys
+import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic_settings import BaseSettings
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
-from imagescaler import client, local_run, probe
-from imagescaler.load import command as load_command
 from imagescaler.settings_cli import add_settings_flags, settings_from_args
 from rest_gateway.settings import GatewaySettings
 
 
+def up_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--prometheus", action="store_true", help="also run Prometheus, if installed"
+    )
+    parser.add_argument("--prometheus-listen", default="127.0.0.1:9090", help="Prometheus address")
+
+
+def client_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="?", type=Path, help="image file to send")
+    parser.add_argument("--url", help="http(s) URL for the API to download instead of a file")
+    parser.add_argument(
+        "-o", "--output", type=Path, default=Path("out.jpg"), help="where to write the result"
+    )
+    parser.add_argument("--server", default="127.0.0.1:50051", help="API address, host:port")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for the answer"
+    )
+
+
+def token_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sub", required=True, help="the token's subject (user or service name)")
+    add_settings_flags(parser, GatewaySettings)
+
+
+def probe_arguments(parser: argparse.ArgumentParser) -> None:
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--grpc", metavar="HOST:PORT", help="ask grpc.health.v1 at this address")
+    kind.add_argument("--http", metavar="URL", help="GET this URL and expect 200")
+    parser.add_argument("--timeout", type=float, default=2.0)
+
+
+def load_arguments(parser: argparse.ArgumentParser) -> None:
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--grpc", metavar="HOST:PORT", help="the ImageScaler API")
+    target.add_argument(
+        "--rest", metavar="URL", help="the REST gateway, e.g. http://127.0.0.1:8000"
+    )
+    parser.add_argument("--token", help="bearer token for --rest (default: `imagescaler token`)")
+    parser.add_argument(
+        "--image",
+        type=Path,
+        action="append",
+        help="image to send (repeatable; default: the shared phone photo)",
+    )
+    level = parser.add_mutually_exclusive_group()
+    level.add_argument("--concurrency", type=float, default=4, help="peak concurrent requests")
+    level.add_argument("--rate", type=float, help="peak requests per second (open loop)")
+    parser.add_argument("--warmup", type=float, default=10, help="seconds at level 1")
+    parser.add_argument("--ramp-up", type=float, default=30, help="seconds to reach the peak")
+    parser.add_argument("--hold", type=float, default=60, help="seconds at the peak")
+    parser.add_argument("--ramp-down", type=float, default=20, help="seconds back down")
+    parser.add_argument("--plot", type=Path, default=Path("load.png"), help="PNG of the run")
+    parser.add_argument("--json", type=Path, help="write the report as JSON here too")
+
+
+def bench_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="small inputs and short runs (tests)")
+    parser.add_argument("--seconds", type=float, help="length of each end-to-end run")
+    parser.add_argument("--memory-seconds", type=float, help="length of the memory run (soak)")
+    parser.add_argument("--no-thumbor", action="store_true", help="skip thumbor")
+    parser.add_argument(
+        "--shared", type=Path, default=Path("../shared/images"), help="image folder"
+    )
+    parser.add_argument(
+        "--json", type=Path, default=Path(".bench/results.json"), help="JSON output"
+    )
+
+
+def no_arguments(parser: argparse.ArgumentParser) -> None:
+    """A subcommand that takes no arguments."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its flags, and the function that runs it, named as "module:function"."""
+
+    name: str
+    help: str
+    target: str
+    arguments: Callable[[argparse.ArgumentParser], None] = no_arguments
+    settings: type[BaseSettings] | None = None  # the target takes these settings, not args
+
+
+COMMANDS = (
+    Command("up", "run the whole system locally", "imagescaler.local_run:run", up_arguments),
+    Command(
+        "image-service",
+        "run the image service (gRPC)",
+        "image_service.server:main",
+        settings=ImageServiceSettings,
+    ),
+    Command("api", "run the ImageScaler API (gRPC)", "grpc_api.server:main", settings=ApiSettings),
+    Command(
+        "gateway", "run the REST gateway (HTTP)", "rest_gateway.main:main", settings=GatewaySettings
+    ),
+    Command("client", "send an image to the API", "imagescaler.client:run", client_arguments),
+    Command(
+        "token",
+        "print a token the gateway accepts",
+        "imagescaler.accounts:print_token",
+        token_arguments,
+    ),
+    Command(
+        "hash-password",
+        "hash a password (read from standard input) for the gateway's users",
+        "imagescaler.accounts:print_password_hash",
+    ),
+    Command("probe", "exit 0 when a service is ready", "imagescaler.probe:run", probe_arguments),
+    Command(
+        "load",
+        "drive the API or the gateway through a load profile",
+        "imagescaler.load.command:run",
+        load_arguments,
+    ),
+    Command(
+        "bench",
+        "measure speed and memory against the floor and peers",
+        "imagescaler.bench.command:run",
+        bench_arguments,
+    ),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="imagescaler", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    up = commands.add_parser("up", help="run the whole system locally with embedded defaults")
-    up.add_argument("--prometheus", action="store_true", help="also run Prometheus, if installed")
-    up.add_argument("--prometheus-listen", default="127.0.0.1:9090", help="Prometheus address")
-    add_settings_flags(
-        commands.add_parser("image-service", help="run the image service (gRPC)"),
-        ImageServiceSettings,
-    )
-    add_settings_flags(
-        commands.add_parser("api", help="run the ImageScaler API (gRPC)"), ApiSettings
-    )
-    add_settings_flags(
-        commands.add_parser("gateway", help="run the REST gateway (HTTP)"), GatewaySettings
-    )
-    client.add_arguments(commands.add_parser("client", help="send an image to the API"))
-    token = commands.add_parser("token", help="print a token the gateway accepts")
-    token.add_argument("--sub", required=True, help="the token's subject (user or service name)")
-    add_settings_flags(token, GatewaySettings)
-    commands.add_parser("hash-password", help="hash a password for the gateway's users file")
-    probe.add_arguments(commands.add_parser("probe", help="exit 0 when a service is ready"))
-    load_command.add_arguments(
-        commands.add_parser("load", help="drive the API or the gateway through a load profile")
-    )
-    bench = commands.add_parser(
-        "bench", help="measure speed and memory against the floor and peers"
-    )
-    bench.add_argument("--quick", action="store_true", help="small inputs and short runs (tests)")
-    bench.add_argument("--seconds", type=float, help="length of each end-to-end run")
-    bench.add_argument("--memory-seconds", type=float, help="length of the memory run (soak)")
-    bench.add_argument("--no-thumbor", action="store_true", help="skip thumbor")
-    bench.add_argument("--shared", type=Path, default=Path("../shared/images"), help="image folder")
-    bench.add_argument("--json", type=Path, default=Path(".bench/results.json"), help="JSON output")
+    parser = argparse.ArgumentParser(prog="imagescaler", description=__doc__.splitlines()[0])
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        sub = subcommands.add_parser(command.name, help=command.help, description=command.help)
+        if command.settings is not None:
+            add_settings_flags(sub, command.settings)
+        command.arguments(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler: Callable[[argparse.Namespace], int] = COMMANDS[args.command]
-    return handler(args)
-
-
-def run_up(args: argparse.Namespace) -> int:
-    return local_run.run(args.prometheus, args.prometheus_listen)
-
-
-def run_image_service(args: argparse.Namespace) -> int:
-    from image_service import server as image_server
-
-    image_server.main(settings_from_args(ImageServiceSettings, args))
-    return 0
-
-
-def run_api(args: argparse.Namespace) -> int:
-    from grpc_api import server as api_server
-
-    api_server.main(settings_from_args(ApiSettings, args))
-    return 0
-
-
-def run_gateway(args: argparse.Namespace) -> int:
-    from rest_gateway import main as gateway
-
-    gateway.main(settings_from_args(GatewaySettings, args))
-    return 0
-
-
-def run_hash_password(args: argparse.Namespace) -> int:
-    from rest_gateway.users import hash_password
-
-    interactive = sys.stdin.isatty()
-    password = getpass.getpass("password: ") if interactive else sys.stdin.readline().rstrip("\n")
-    print(hash_password(password))
-    return 0
-
-
-def run_bench(args: argparse.Namespace) -> int:
-    from imagescaler.bench.runner import BenchConfig, run
-
-    quick = bool(args.quick)
-    config = BenchConfig(
-        quick=quick,
-        seconds=args.seconds or (1.0 if quick else 10.0),
-        memory_seconds=args.memory_seconds or (2.0 if quick else 60.0),
-        concurrencies=(1, 2) if quick else (1, 2, 4),
-        repeats=3 if quick else 15,
-        thumbor=not args.no_thumbor,
-        shared=args.shared,
-        json_path=args.json,
-    )
-    run(config)
-    return 0
-
-
-def print_token(args: argparse.Namespace) -> int:
-    from rest_gateway import dev_state
-    from rest_gateway.identity import NoTokenKeys, token_issuer
-
-    settings = settings_from_args(GatewaySettings, args)
-    no_key = settings.jwt_signing_key_file is None and settings.jwt_hs256_secret is None
-    if no_key and settings.dev_state_file is None and Path(dev_state.DEFAULT_PATH).exists():
-        # Beside `make run`: use the key the local gateway was started with.
-        settings = settings.model_copy(update={"dev_state_file": dev_state.DEFAULT_PATH})
-    try:
-        print(token_issuer(settings).issue(args.sub).access_token)
-    except NoTokenKeys as error:
-        print(f"cannot issue a token: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "up": run_up,
-    "image-service": run_image_service,
-    "api": run_api,
-    "gateway": run_gateway,
-    "client": client.run,
-    "token": print_token,
-    "hash-password": run_hash_password,
-    "bench": run_bench,
-    "probe": probe.run,
-    "load": load_command.run,
-}
+    command = next(c for c in COMMANDS if c.name == args.command)
+    module, _, function = command.target.partition(":")
+    handler = getattr(importlib.import_module(module), function)
+    if command.settings is not None:
+        handler(settings_from_args(command.settings, args))
+        return 0
+    result: int = handler(args)
+    return result

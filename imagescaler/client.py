@@ -16,18 +16,6 @@ from imagescaler.settings_base import MiB
 CLIENT_MESSAGE_LIMIT = 64 * MiB
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("file", nargs="?", type=Path, help="image file to send")
-    parser.add_argument("--url", help="http(s) URL for the API to download instead of a file")
-    parser.add_argument(
-        "-o", "--output", type=Path, default=Path("out.jpg"), help="where to write the result"
-    )
-    parser.add_argument("--server", default="127.0.0.1:50051", help="API address, host:port")
-    parser.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to wait for the answer"
-    )
-
-
 def build_request(file: Path | None, url: str | None) -> api_pb.ScaleImageRequest:
     if (file is None) == (url is None):
         raise SystemExit("give exactly one of FILE or --url")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from imagescaler.process_death import die_with_parent
 
-PROMETHEUS_DIR = Path(__file__).resolve().parent.parent / "manifests" / "prometheus"
-RULES_DIR = PROMETHEUS_DIR / "rules"
+# Package data (a real folder in an installed wheel): Prometheus reads the rules by path.
+CONFIG_DIR = Path(str(resources.files("imagescaler.prometheus")))
+RULES_DIR = CONFIG_DIR / "rules"
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ def find_prometheus() -> str | None:
 
 
 def write_config(targets: ScrapeTargets, folder: Path, scrape_interval: str = "5s") -> Path:
-    template = (PROMETHEUS_DIR / "local.yml.template").read_text()
+    template = (CONFIG_DIR / "local.yml.template").read_text()
     config = folder / "prometheus.yml"
     folder.mkdir(parents=True, exist_ok=True)
     config.write_text(

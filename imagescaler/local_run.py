@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 import subprocess
 import sys
@@ -166,7 +167,9 @@ def start_prometheus(
     return Child("Prometheus", local_target(listen), process)
 
 
-def run(prometheus: bool = False, prometheus_listen: str = "127.0.0.1:9090") -> int:
+def run(args: argparse.Namespace) -> int:
+    """`imagescaler up`: start everything, print where it is, stop it all on Ctrl-C."""
+    prometheus, prometheus_listen = args.prometheus, args.prometheus_listen
     image, api, gateway = ImageServiceSettings(), ApiSettings(), GatewaySettings()
     state_file = gateway.dev_state_file or dev_state.DEFAULT_PATH
     dev = dev_state.load_or_create(state_file)

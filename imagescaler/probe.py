@@ -18,13 +18,6 @@ LOCAL_DEFAULTS = (
 )
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    kind = parser.add_mutually_exclusive_group()
-    kind.add_argument("--grpc", metavar="HOST:PORT", help="ask grpc.health.v1 at this address")
-    kind.add_argument("--http", metavar="URL", help="GET this URL and expect 200")
-    parser.add_argument("--timeout", type=float, default=2.0)
-
-
 def run(args: argparse.Namespace) -> int:
     if args.grpc:
         ready = grpc_ready(args.grpc, args.timeout)

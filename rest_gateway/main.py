@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.responses import FileResponse, Response
 
@@ -29,6 +30,7 @@ from rest_gateway.settings import GatewaySettings
 logger = logging.getLogger(__name__)
 WEB_ROOT = resources.files("web")
 MULTIPART_OVERHEAD = 64 * 1024
+DOCS_ASSETS = "/docs-assets"
 
 DESCRIPTION = """
 Scale images for machine-learning pipelines: every image comes back at one size
@@ -60,7 +62,10 @@ def create_app(
         yield
         await api.close()
 
-    app = FastAPI(
+    # Swagger UI and ReDoc from the installed package, not a CDN: the docs work offline and
+    # in air-gapped clusters.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="imagescaler",
         version="1",
         description=DESCRIPTION,

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs, installed when missing and we are root:
-#   chromium    the upload page test (Playwright drives it; no browser download)
-#   prometheus  the scrape test and promtool's checks of the rules
+#   chromium             the upload page test (Playwright drives it; no browser download)
+#   prometheus           the scrape test and promtool's checks of the rules
+#   podman, mmdebstrap   the container image test: a Debian base made here (no registry is
+#                        reachable), the Dockerfile built on it, its root run as a pod would
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 { [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
+[ -x /usr/bin/podman ] || missing+=(podman)
+[ -x /usr/bin/mmdebstrap ] || missing+=(mmdebstrap)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "note: not root, so ${missing[*]} is not installed; the tests that need it will skip" >&2

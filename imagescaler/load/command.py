@@ -14,31 +14,11 @@ from imagescaler.load.profile import Profile
 from imagescaler.load.recorder import Recorder, report_text, summarise
 from imagescaler.load.runner import run_concurrency, run_rate, show_progress
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    target = parser.add_mutually_exclusive_group(required=True)
-    target.add_argument("--grpc", metavar="HOST:PORT", help="the ImageScaler API")
-    target.add_argument(
-        "--rest", metavar="URL", help="the REST gateway, e.g. http://127.0.0.1:8000"
-    )
-    parser.add_argument("--token", help="bearer token for --rest (default: `imagescaler token`)")
-    parser.add_argument("--image", type=Path, action="append", help="image to send (repeatable)")
-    level = parser.add_mutually_exclusive_group()
-    level.add_argument("--concurrency", type=float, default=4, help="peak concurrent requests")
-    level.add_argument("--rate", type=float, help="peak requests per second (open loop)")
-    parser.add_argument("--warmup", type=float, default=10, help="seconds at level 1")
-    parser.add_argument("--ramp-up", type=float, default=30, help="seconds to reach the peak")
-    parser.add_argument("--hold", type=float, default=60, help="seconds at the peak")
-    parser.add_argument("--ramp-down", type=float, default=20, help="seconds back down")
-    parser.add_argument("--plot", type=Path, default=Path("load.png"), help="PNG of the run")
-    parser.add_argument("--json", type=Path, help="write the report as JSON here too")
+DEFAULT_PHOTO = Path("../shared/images/phone_4032x3024_exif6.jpg")
 
 
 def run(args: argparse.Namespace) -> int:
-    images = [
-        path.read_bytes()
-        for path in (args.image or [Path("../shared/images/phone_4032x3024_exif6.jpg")])
-    ]
+    images = [path.read_bytes() for path in (args.image or [DEFAULT_PHOTO])]
     make_one = requests_for(args, images)
     peak = args.rate if args.rate else args.concurrency
     profile = Profile(args.warmup, args.ramp_up, args.hold, args.ramp_down, peak)

@@ -18,19 +18,15 @@ from prometheus_client import CollectorRegistry
 from imagescaler.bench.ports import free_port
 from imagescaler.grpc_metrics import GrpcMetrics
 from imagescaler.image_metrics import ImageMetrics
-from imagescaler.local_prometheus import (
-    PROMETHEUS_DIR,
-    ScrapeTargets,
-    start_prometheus,
-    write_config,
-)
+from imagescaler.local_prometheus import RULES_DIR, ScrapeTargets, start_prometheus, write_config
 from rest_gateway.identity import token_issuer
 from rest_gateway.observability import HttpMetrics
 from rest_gateway.settings import GatewaySettings
 from tests.local_system import local_system
-from tests.support import shared_image
+from tests.support import ROOT, shared_image
 
-RULES = PROMETHEUS_DIR / "rules"
+RULES = RULES_DIR
+PROMETHEUS_DIR = ROOT / "manifests" / "prometheus"  # Kubernetes scrape config, dashboard
 
 
 def tool(name: str) -> str:
