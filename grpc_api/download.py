@@ -17,7 +17,7 @@ from grpc_api.url_policy import (
     resolve_allowed,
     system_resolver,
 )
-from imagescaler.errors import DownloadFailed, ImageTooLarge
+from imagescaler.runtime.errors import DownloadFailed, ImageTooLarge
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 REQUEST_HEADERS = [

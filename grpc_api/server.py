@@ -8,18 +8,18 @@ import logging
 from prometheus_client import CollectorRegistry
 
 from grpc_api.download import Downloader
-from grpc_api.image_client import ImageServiceClient
+from grpc_api.image_service_client import ImageServiceClient
 from grpc_api.servicer import SERVICE_NAME, ImageScalerServicer
 from grpc_api.settings import ApiSettings
 from grpc_api.url_policy import AddressPolicy
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from image_service.formats import configure_pillow
-from imagescaler import grpc_runtime
-from imagescaler.grpc_interceptors import Drain
-from imagescaler.grpc_runtime import RunningServer
-from imagescaler.image_metrics import ImageMetrics
-from imagescaler.logging_setup import configure_logging
-from imagescaler.memory_tuning import limit_malloc_arenas
+from imagescaler.imaging.formats import configure_pillow
+from imagescaler.runtime import grpc_server
+from imagescaler.runtime.grpc_interceptors import Drain
+from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.runtime.image_metrics import ImageMetrics
+from imagescaler.runtime.logging_setup import configure_logging
+from imagescaler.runtime.memory_tuning import limit_malloc_arenas
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +42,13 @@ async def create_server(
         settings.image_service, settings.max_message_bytes, settings.image_service_timeout, registry
     )
     drain = Drain()
-    server = grpc_runtime.create_grpc_server(
+    server = grpc_server.create_grpc_server(
         settings.max_message_bytes, registry, settings.max_connection_age, drain
     )
     metrics = ImageMetrics(registry, "api")
     servicer = ImageScalerServicer(settings, downloader, images, metrics)
     api_grpc.add_ImageScalerServicer_to_server(servicer, server)
-    return await grpc_runtime.start_server(
+    return await grpc_server.start_server(
         server,
         settings.listen,
         [SERVICE_NAME],

@@ -6,16 +6,16 @@ import time
 from typing import Any
 
 from grpc_api.download import Downloader
-from grpc_api.image_client import ImageServiceClient
+from grpc_api.image_service_client import ImageServiceClient
 from grpc_api.scaling import decide_scaling
 from grpc_api.settings import ApiSettings
 from grpc_stubs import image_service_v1_pb2 as image_pb
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from image_service.formats import Limits, read_header
-from imagescaler.errors import InvalidRequest
-from imagescaler.image_metrics import ImageMetrics
-from imagescaler.request_context import annotate
+from imagescaler.imaging.formats import Limits, read_header
+from imagescaler.runtime.errors import InvalidRequest
+from imagescaler.runtime.image_metrics import ImageMetrics
+from imagescaler.runtime.request_context import annotate
 
 SERVICE_NAME = api_pb.DESCRIPTOR.services_by_name["ImageScaler"].full_name
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from imagescaler.settings_base import Address, GrpcServiceSettings, Networks, OptionalAddress
+from imagescaler.runtime.settings import Address, GrpcServiceSettings, Networks, OptionalAddress
 
 
 class Size(NamedTuple):

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from imagescaler.errors import DownloadFailed, InvalidRequest, SourceRefused
+from imagescaler.runtime.errors import DownloadFailed, InvalidRequest, SourceRefused
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}

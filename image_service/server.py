@@ -8,16 +8,16 @@ import logging
 from prometheus_client import CollectorRegistry
 
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
-from image_service.formats import Limits, configure_pillow
 from image_service.servicer import SERVICE_NAME, ImageServiceServicer
 from image_service.settings import ImageServiceSettings
 from image_service.worker_pool import WorkerPool
-from imagescaler import grpc_runtime
-from imagescaler.grpc_interceptors import Drain
-from imagescaler.grpc_runtime import RunningServer
-from imagescaler.image_metrics import ImageMetrics
-from imagescaler.logging_setup import configure_logging
-from imagescaler.memory_tuning import limit_malloc_arenas
+from imagescaler.imaging.formats import Limits, configure_pillow
+from imagescaler.runtime import grpc_server
+from imagescaler.runtime.grpc_interceptors import Drain
+from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.runtime.image_metrics import ImageMetrics
+from imagescaler.runtime.logging_setup import configure_logging
+from imagescaler.runtime.memory_tuning import limit_malloc_arenas
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ async def create_server(
     """Start the image service on settings.listen (port 0 picks one) and mark it SERVING."""
     registry = registry if registry is not None else CollectorRegistry()
     drain = Drain()
-    server = grpc_runtime.create_grpc_server(
+    server = grpc_server.create_grpc_server(
         settings.max_message_bytes, registry, settings.max_connection_age, drain
     )
     pool = WorkerPool(settings.workers, settings.queue_depth)
@@ -39,7 +39,7 @@ async def create_server(
     async def shutdown_pool() -> None:
         await asyncio.to_thread(pool.shutdown)
 
-    return await grpc_runtime.start_server(
+    return await grpc_server.start_server(
         server,
         settings.listen,
         [SERVICE_NAME],

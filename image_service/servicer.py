@@ -6,18 +6,18 @@ from typing import Any, cast
 
 from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
-from image_service.formats import Limits
-from image_service.geometry import ResizeMode, ResizeSpec
-from image_service.processing import (
+from image_service.worker_pool import WorkerPool
+from imagescaler.imaging.formats import Limits
+from imagescaler.imaging.geometry import ResizeMode, ResizeSpec
+from imagescaler.imaging.processing import (
     DEFAULT_QUALITY,
     ProcessedImage,
     ProcessingOptions,
     process_image,
 )
-from image_service.worker_pool import WorkerPool
-from imagescaler.errors import InvalidRequest
-from imagescaler.image_metrics import ImageMetrics
-from imagescaler.request_context import annotate
+from imagescaler.runtime.errors import InvalidRequest
+from imagescaler.runtime.image_metrics import ImageMetrics
+from imagescaler.runtime.request_context import annotate
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageService"].full_name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from imagescaler.settings_base import (
+from imagescaler.runtime.settings import (
     Address,
     GrpcServiceSettings,
     OptionalAddress,

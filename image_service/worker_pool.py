@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from imagescaler.errors import Overloaded
+from imagescaler.runtime.errors import Overloaded
 
 ResultT = TypeVar("ResultT")
 

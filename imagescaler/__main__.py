@@ -2,6 +2,6 @@
 
 import sys
 
-from imagescaler.cli import main
+from imagescaler.cli.main import main
 
 sys.exit(main())

@@ -13,7 +13,7 @@ from limits.errors import StorageError
 from slowapi.errors import RateLimitExceeded
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from imagescaler.request_context import current_request_id
+from imagescaler.runtime.request_context import current_request_id
 from rest_gateway.observability import route_template
 
 logger = logging.getLogger(__name__)

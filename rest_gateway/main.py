@@ -16,7 +16,6 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.responses import FileResponse, Response
 
-from rest_gateway.api_client import ApiClient
 from rest_gateway.body_limit import BodySizeLimit
 from rest_gateway.errors import install_error_handlers
 from rest_gateway.http_protocol import guarded_protocol
@@ -25,6 +24,7 @@ from rest_gateway.limits import build_limiter
 from rest_gateway.observability import HttpMetrics, ObservingMiddleware
 from rest_gateway.request_id import RequestIdMiddleware
 from rest_gateway.routes import build_router
+from rest_gateway.scaler_api_client import ApiClient
 from rest_gateway.settings import GatewaySettings
 
 logger = logging.getLogger(__name__)
@@ -128,8 +128,8 @@ def uvicorn_config(
 
 
 def main(settings: GatewaySettings) -> None:
-    from imagescaler.logging_setup import configure_logging
-    from imagescaler.memory_tuning import limit_malloc_arenas
+    from imagescaler.runtime.logging_setup import configure_logging
+    from imagescaler.runtime.memory_tuning import limit_malloc_arenas
 
     limit_malloc_arenas()
     configure_logging(settings.log_format, settings.log_level, "gateway")

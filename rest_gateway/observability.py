@@ -9,8 +9,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imagescaler.grpc_metrics import LATENCY_BUCKETS
-from imagescaler.request_context import current_request_id
+from imagescaler.runtime.grpc_metrics import LATENCY_BUCKETS
+from imagescaler.runtime.request_context import current_request_id
 
 logger = logging.getLogger("imagescaler.requests")
 # Probes and scrapes arrive every few seconds: counted, but not logged.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imagescaler.request_context import REQUEST_ID_HEADER, set_request_id
+from imagescaler.runtime.request_context import REQUEST_ID_HEADER, set_request_id
 
 
 class RequestIdMiddleware:

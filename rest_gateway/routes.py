@@ -12,12 +12,12 @@ from pydantic import ValidationError
 from slowapi import Limiter
 from starlette.datastructures import UploadFile
 
-from rest_gateway.api_client import ApiClient, ScaledImage
 from rest_gateway.auth import AuthError
 from rest_gateway.errors import GatewayError
 from rest_gateway.identity import Identity
 from rest_gateway.limits import subject_or_address
 from rest_gateway.observability import HttpMetrics
+from rest_gateway.scaler_api_client import ApiClient, ScaledImage
 from rest_gateway.schemas import (
     SCALE_REQUEST_BODY,
     SCALE_SUCCESS,

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from imagescaler.settings_base import Address, CommaList, Networks, ServiceSettings
+from imagescaler.runtime.settings import Address, CommaList, Networks, ServiceSettings
 
 MIN_HMAC_SECRET_BYTES = 32
 MAX_CLOCK_SKEW = 30

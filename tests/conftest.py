@@ -18,7 +18,7 @@ from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from image_service.server import create_server as create_image_service
 from image_service.settings import ImageServiceSettings
-from imagescaler.grpc_runtime import RunningServer
+from imagescaler.runtime.grpc_server import RunningServer
 from tests.support import LoopThread
 
 pytest_plugins = ["tests.gateway_fixtures"]

@@ -17,7 +17,7 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from imagescaler.grpc_runtime import RunningServer
+from imagescaler.runtime.grpc_server import RunningServer
 from rest_gateway.main import create_app, uvicorn_config
 from rest_gateway.settings import GatewaySettings
 from rest_gateway.users import hash_password

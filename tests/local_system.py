@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from imagescaler.bench.ports import free_port
+from imagescaler.cli.bench.ports import free_port
 from tests.support import ROOT
 
 IMAGESCALER = [sys.executable, "-m", "imagescaler"]
@@ -48,6 +48,9 @@ def local_system(
         "IMAGESCALER_IMAGE_LISTEN": f"127.0.0.1:{image_port}",
         "IMAGESCALER_API_LISTEN": f"127.0.0.1:{api_port}",
         "IMAGESCALER_GATEWAY_LISTEN": f"127.0.0.1:{gateway_port}",
+        # Not the default 9101/9102, which a developer's `make run` may hold.
+        "IMAGESCALER_IMAGE_METRICS_LISTEN": "127.0.0.1:0",
+        "IMAGESCALER_API_METRICS_LISTEN": "127.0.0.1:0",
     }
     env.update(extra_env or {})
     if dev_state is not None:

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from PIL import Image
 
-from imagescaler.grpc_runtime import RunningServer
+from imagescaler.runtime.grpc_server import RunningServer
 from tests.conftest import LocalHttpServer, Route, ScaleClient
 from tests.support import encode, open_bytes, shared_image
 

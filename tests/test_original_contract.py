@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
-from imagescaler.grpc_runtime import RunningServer
+from imagescaler.runtime.grpc_server import RunningServer
 from tests.support import ROOT, SHARED_IMAGES, open_bytes
 
 ORIGINAL = Path(__file__).parent / "original_client"

@@ -9,7 +9,7 @@ import pytest
 
 from grpc_api.download import Downloader
 from grpc_api.url_policy import AddressPolicy
-from imagescaler.errors import DownloadFailed, ImageTooLarge, SourceRefused
+from imagescaler.runtime.errors import DownloadFailed, ImageTooLarge, SourceRefused
 from tests.conftest import LocalHttpServer, Route
 
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from grpc_api.url_policy import AddressPolicy, check_url, resolve_allowed
-from imagescaler.errors import InvalidRequest, SourceRefused
+from imagescaler.runtime.errors import InvalidRequest, SourceRefused
 
 
 @pytest.mark.parametrize(

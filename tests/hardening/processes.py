@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from imagescaler.bench.ports import free_port
+from imagescaler.cli.bench.ports import free_port
 
 
 class ImageServiceProcess:

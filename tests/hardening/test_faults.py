@@ -14,7 +14,7 @@ import pytest
 
 from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
-from imagescaler.grpc_runtime import RunningServer
+from imagescaler.runtime.grpc_server import RunningServer
 from tests.conftest import CLIENT_OPTIONS, ScaleClient
 from tests.gateway_fixtures import GatewayThread
 from tests.hardening.processes import image_service_processes
@@ -25,10 +25,10 @@ PHOTO = shared_image("hotdog_1400x1316.jpg")
 
 def test_a_replica_killed_mid_run_costs_no_request(start_api: Callable[..., RunningServer]) -> None:
     """Under the load client's own profile (imagescaler load), SIGKILL one of two replicas."""
-    from imagescaler.bench.targets import grpc_api
-    from imagescaler.load.profile import Profile
-    from imagescaler.load.recorder import Recorder, summarise
-    from imagescaler.load.runner import run_concurrency
+    from imagescaler.cli.bench.targets import grpc_api
+    from imagescaler.cli.load.profile import Profile
+    from imagescaler.cli.load.recorder import Recorder, summarise
+    from imagescaler.cli.load.runner import run_concurrency
 
     with image_service_processes(2) as (first, second):
         api = start_api(image_service=f"ipv4:{first.address},{second.address}")

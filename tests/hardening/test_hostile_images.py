@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from image_service.formats import Limits, configure_pillow
-from image_service.geometry import ResizeSpec
-from image_service.processing import ProcessingOptions, process_image
-from imagescaler.errors import CorruptImage, ImageTooLarge, ServiceError, UnsupportedImage
+from imagescaler.imaging.formats import Limits, configure_pillow
+from imagescaler.imaging.geometry import ResizeSpec
+from imagescaler.imaging.processing import ProcessingOptions, process_image
+from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, ServiceError, UnsupportedImage
 from tests.conftest import ScaleClient
 from tests.support import encode, open_bytes, shared_image
 

@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 from image_service.worker_pool import WorkerPool
-from imagescaler.errors import Overloaded
+from imagescaler.runtime.errors import Overloaded
 
 
 def test_excess_work_is_refused_at_once_and_the_rest_completes() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from imagescaler.cli import COMMANDS
+from imagescaler.cli.main import COMMANDS
 from tests.installed.checks import check_grpc, check_rest, write_gateway_secret
 from tests.installed.container import (
     ImageConfig,

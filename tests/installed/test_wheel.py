@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from imagescaler.cli import COMMANDS
+from imagescaler.cli.main import COMMANDS
 from tests.installed.checks import check_grpc, check_rest, write_gateway_secret
 from tests.installed.services import three_services
 from tests.support import ROOT
@@ -111,7 +111,7 @@ def test_bench_without_its_extra_names_the_extra_and_exits_2(venv: Path, outside
 def test_up_prometheus_finds_its_rules_in_the_installed_package(venv: Path, outside: Path) -> None:
     script = (
         "from pathlib import Path\n"
-        "from imagescaler.local_prometheus import ScrapeTargets, write_config\n"
+        "from imagescaler.cli.local_prometheus import ScrapeTargets, write_config\n"
         "targets = ScrapeTargets('127.0.0.1:9101', '127.0.0.1:9102', '127.0.0.1:8000')\n"
         "print(write_config(targets, Path('prometheus')))\n"
     )

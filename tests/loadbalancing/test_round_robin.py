@@ -13,7 +13,7 @@ import pytest
 from dnslib import QTYPE, RR, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from imagescaler.grpc_runtime import RunningServer
+from imagescaler.runtime.grpc_server import RunningServer
 from tests.conftest import ScaleClient
 from tests.support import LoopThread, shared_image
 

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from imagescaler.cli import COMMANDS, build_parser
-from imagescaler.settings_cli import env_name, settings_from_args
+from imagescaler.cli.main import COMMANDS, build_parser
+from imagescaler.cli.settings_flags import env_name, settings_from_args
 from tests.manifests.pod_specs import ContainerSpec, container_specs, render
 from tests.support import ROOT
 

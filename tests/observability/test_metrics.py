@@ -8,7 +8,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from imagescaler.grpc_runtime import RunningServer
+from imagescaler.runtime.grpc_server import RunningServer
 from tests.gateway_fixtures import GatewayThread
 from tests.support import shared_image
 

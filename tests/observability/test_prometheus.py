@@ -15,10 +15,15 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from imagescaler.bench.ports import free_port
-from imagescaler.grpc_metrics import GrpcMetrics
-from imagescaler.image_metrics import ImageMetrics
-from imagescaler.local_prometheus import RULES_DIR, ScrapeTargets, start_prometheus, write_config
+from imagescaler.cli.bench.ports import free_port
+from imagescaler.cli.local_prometheus import (
+    RULES_DIR,
+    ScrapeTargets,
+    start_prometheus,
+    write_config,
+)
+from imagescaler.runtime.grpc_metrics import GrpcMetrics
+from imagescaler.runtime.image_metrics import ImageMetrics
 from rest_gateway.identity import token_issuer
 from rest_gateway.observability import HttpMetrics
 from rest_gateway.settings import GatewaySettings

@@ -8,7 +8,7 @@ import grpc
 import httpx
 import pytest
 
-from imagescaler.grpc_runtime import RunningServer
+from imagescaler.runtime.grpc_server import RunningServer
 from rest_gateway.errors import from_grpc
 from tests.conftest import LocalHttpServer, Route
 from tests.gateway_fixtures import GatewayThread

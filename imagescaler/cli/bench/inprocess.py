@@ -1,0 +1,102 @@
+"""In-process timings of one image: the libjpeg-turbo floor, ours, naive Pillow and pyvips."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from functools import partial
+
+import numpy
+import simplejpeg
+from PIL import Image, ImageOps
+
+from imagescaler.cli.bench.stats import Timing
+from imagescaler.imaging.formats import Limits, read_header
+from imagescaler.imaging.geometry import ResizeSpec
+from imagescaler.imaging.processing import ProcessingOptions, process_image
+
+TARGET = (1024, 768)
+LIMITS = Limits(max_bytes=1 << 30, max_pixels=200_000_000)
+OPTIONS = ProcessingOptions(resize=ResizeSpec(*TARGET), grayscale=True, output_format="JPEG")
+
+
+def time_calls(name: str, job: Callable[[], object], repeats: int) -> Timing:
+    job()  # warm caches and lazy imports
+    samples = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        job()
+        samples.append((time.perf_counter() - started) * 1000)
+    return Timing(name, tuple(samples))
+
+
+def ours(data: bytes) -> bytes:
+    return process_image(data, OPTIONS, LIMITS).data
+
+
+def floor_of(data: bytes) -> Callable[[bytes], bytes]:
+    """libjpeg-turbo alone: gray decode at the smallest DCT scale covering the target, then
+    encoding a target-sized part of it. No resampling, no orientation: a bound, not a product."""
+    header = read_header(data, LIMITS)
+    need = TARGET[::-1] if header.orientation in (5, 6, 7, 8) else TARGET
+
+    def floor(data: bytes) -> bytes:
+        pixels = simplejpeg.decode_jpeg(
+            data, colorspace="GRAY", min_width=need[0], min_height=need[1]
+        )
+        target_part = numpy.ascontiguousarray(pixels[: need[1], : need[0]])
+        return bytes(simplejpeg.encode_jpeg(target_part, quality=90, colorspace="GRAY"))
+
+    return floor
+
+
+def naive_pillow(data: bytes) -> bytes:
+    image = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("L")
+    out = io.BytesIO()
+    image.resize(TARGET, Image.Resampling.LANCZOS).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def pyvips_thumbnail() -> Callable[[bytes], bytes] | None:
+    try:
+        import pyvips
+    except (ImportError, OSError):
+        return None
+    pyvips.concurrency_set(1)
+    pyvips.cache_set_max(0)
+
+    def thumbnail(data: bytes) -> bytes:
+        image = pyvips.Image.thumbnail_buffer(data, TARGET[0], height=TARGET[1], size="force")
+        return bytes(image.colourspace("b-w").write_to_buffer(".jpg[Q=90]"))
+
+    return thumbnail
+
+
+def compare(data: bytes, repeats: int, is_jpeg: bool) -> list[Timing]:
+    """Each way of doing the job on `data`, timed single-threaded."""
+    jobs: dict[str, Callable[[bytes], bytes]] = {"ours": ours, "naive Pillow": naive_pillow}
+    if is_jpeg:
+        jobs = {"libjpeg-turbo floor": floor_of(data), **jobs}
+    vips = pyvips_thumbnail()
+    if vips is not None:
+        jobs["pyvips thumbnail"] = vips
+    return [time_calls(name, partial(job, data), repeats) for name, job in jobs.items()]
+
+
+def pool_throughput(data: bytes, workers: int, images: int) -> dict[str, float]:
+    """Images per second through `workers` threads and through `workers` processes."""
+    results = {}
+    for kind, pool in (("threads", ThreadPoolExecutor), ("processes", ProcessPoolExecutor)):
+        with pool(workers) as executor:
+            _drain(executor, data, workers)  # start the workers before timing
+            started = time.perf_counter()
+            _drain(executor, data, images)
+            results[kind] = images / (time.perf_counter() - started)
+    return results
+
+
+def _drain(executor: Executor, data: bytes, count: int) -> None:
+    for future in [executor.submit(ours, data) for _ in range(count)]:
+        future.result()

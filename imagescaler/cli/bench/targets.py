@@ -1,0 +1,74 @@
+"""What the load runner calls: the gRPC API, the REST gateway and thumbor, each per worker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+import httpx
+
+from grpc_stubs import imagescaler_pb2 as api_pb
+from grpc_stubs import imagescaler_pb2_grpc as api_grpc
+from imagescaler.cli.bench.load_runner import Request
+from imagescaler.runtime.grpc_options import message_size_options
+
+MESSAGE_LIMIT = 64 << 20
+
+
+RequestFactory = Callable[[int], Request]
+
+
+class RequestFailed(Exception):
+    pass
+
+
+def grpc_api(address: str, data: bytes) -> Callable[[int], Request]:
+    def make(worker: int) -> Request:
+        # One channel per worker, as separate clients would have.
+        channel = grpc.insecure_channel(
+            address,
+            options=[*message_size_options(MESSAGE_LIMIT), ("grpc.use_local_subchannel_pool", 1)],
+        )
+        stub = api_grpc.ImageScalerStub(channel)
+        request = api_pb.ScaleImageRequest(image=api_pb.Image(content=data))
+
+        def call() -> None:
+            stub.ScaleImage(request, timeout=60)
+
+        return call
+
+    return make
+
+
+def rest_gateway(base_url: str, token: str, data: bytes) -> Callable[[int], Request]:
+    def make(worker: int) -> Request:
+        client = httpx.Client(
+            base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+        )
+
+        def call() -> None:
+            reply = client.post("/v1/scale", files={"file": ("photo.jpg", data, "image/jpeg")})
+            if reply.status_code != 200:
+                raise RequestFailed(f"HTTP {reply.status_code}")
+
+        return call
+
+    return make
+
+
+def thumbor(ports: list[int], image: Path) -> Callable[[int], Request]:
+    path = f"/unsafe/1024x768/filters:grayscale():quality(90)/{image.name}"
+
+    def make(worker: int) -> Request:
+        # Workers are spread over the thumbor processes, one per core.
+        client = httpx.Client(base_url=f"http://127.0.0.1:{ports[worker % len(ports)]}", timeout=60)
+
+        def call() -> None:
+            reply = client.get(path)
+            if reply.status_code != 200:
+                raise RequestFailed(f"HTTP {reply.status_code}")
+
+        return call
+
+    return make

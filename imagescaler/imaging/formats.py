@@ -1,0 +1,182 @@
+"""Recognising image bytes: the format allow-list, header reading and clear refusals."""
+
+from __future__ import annotations
+
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, UnidentifiedImageError
+
+from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, InvalidRequest, UnsupportedImage
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+EXIF_ORIENTATION = 0x0112
+TIFF_ORIENTATION = 274
+_TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
+# Leading bytes of formats we refuse, so the refusal can name what was sent.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"%PDF", "PDF"),
+    (0, b"%!PS", "PostScript/EPS"),
+    (0, b"\xc5\xd0\xd3\xc6", "EPS"),
+    (0, b"8BPS", "Photoshop PSD"),
+    (0, b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
+    (0, b"\xff\x4f\xff\x51", "JPEG 2000"),
+    (0, b"\xff\x0a", "JPEG XL"),
+    (0, b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
+    (0, b"II*\x00\x10\x00\x00\x00CR", "Canon RAW"),
+    (0, b"\x00\x00\x01\x00", "ICO"),
+    (0, b"qoif", "QOI"),
+)
+_ALLOWED_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+)
+_FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits every input is checked against before any pixel is decoded."""
+
+    max_bytes: int
+    max_pixels: int
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What the header says: format, stored size and EXIF orientation."""
+
+    format: str
+    stored_width: int
+    stored_height: int
+    orientation: int = 1
+
+    @property
+    def upright_size(self) -> tuple[int, int]:
+        """Width and height once the EXIF orientation is applied."""
+        if self.orientation in _TRANSPOSED_ORIENTATIONS:
+            return self.stored_height, self.stored_width
+        return self.stored_width, self.stored_height
+
+
+def configure_pillow(max_pixels: int) -> None:
+    """Once per process: Pillow's own bomb check matches our limit, and its warning is an error."""
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+
+
+def open_image(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
+    """Open `data` lazily (no pixels decoded) after checking format and limits."""
+    check_byte_size(len(data), limits.max_bytes)
+    try:
+        image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+    except UnidentifiedImageError:
+        allowed_format = _sniff_allowed(data)
+        if allowed_format is not None:
+            raise CorruptImage(f"the {allowed_format} data is damaged or truncated") from None
+        raise UnsupportedImage(describe_unsupported(data)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own check (set to our limit by configure_pillow) fired before ours.
+        raise ImageTooLarge(
+            f"the image has too many pixels: over the limit of "
+            f"{limits.max_pixels / 1e6:.1f} megapixels"
+        ) from None
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as error:
+        raise CorruptImage(f"the image header is damaged: {error}") from None
+    header = ImageHeader(image.format or "", image.width, image.height, read_orientation(image))
+    check_pixels(image.width, image.height, limits.max_pixels)
+    return image, header
+
+
+def read_header(data: bytes, limits: Limits) -> ImageHeader:
+    """Format, size and orientation from the header alone."""
+    image, header = open_image(data, limits)
+    image.close()
+    return header
+
+
+def check_byte_size(size: int, max_bytes: int) -> None:
+    if size == 0:
+        raise InvalidRequest("the image is empty (0 bytes)")
+    if size > max_bytes:
+        raise ImageTooLarge(f"the image is {size} bytes, over the limit of {max_bytes} bytes")
+
+
+def check_pixels(width: int, height: int, max_pixels: int) -> None:
+    if width < 1 or height < 1:
+        raise CorruptImage(f"the image header claims an empty size of {width}x{height}")
+    if width * height > max_pixels:
+        raise ImageTooLarge(
+            f"the image is {width}x{height} = {width * height / 1e6:.1f} megapixels, "
+            f"over the limit of {max_pixels / 1e6:.1f} megapixels"
+        )
+
+
+def read_orientation(image: Image.Image) -> int:
+    """The EXIF orientation (1-8), 1 when absent or unreadable; never decodes pixels."""
+    try:
+        if image.format == "TIFF":
+            value = image.tag_v2.get(TIFF_ORIENTATION, 1)  # type: ignore[attr-defined]
+        else:
+            raw = image.info.get("exif")
+            if not raw:
+                return 1
+            exif = Image.Exif()
+            exif.load(raw)
+            value = exif.get(EXIF_ORIENTATION, 1)
+        orientation = int(value)
+    except (OSError, SyntaxError, ValueError, TypeError, struct.error):
+        return 1
+    return orientation if 1 <= orientation <= 8 else 1
+
+
+def describe_unsupported(data: bytes) -> str:
+    """A refusal that says what the bytes look like, when we can tell."""
+    allowed = ", ".join(ALLOWED_FORMATS)
+    text_kind = _sniff_text(data)
+    if text_kind is not None:
+        return f"the data looks like {text_kind}, not an image; send one of {allowed}"
+    name = _sniff_image(data)
+    if name is not None:
+        return f"{name} images are not supported; send one of {allowed}"
+    return f"the data is not an image in a supported format ({allowed})"
+
+
+def _sniff_allowed(data: bytes) -> str | None:
+    """An allowed format whose signature these bytes start with, if any."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return next((name for magic, name in _ALLOWED_SIGNATURES if data.startswith(magic)), None)
+
+
+def _sniff_image(data: bytes) -> str | None:
+    for offset, magic, name in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return name
+    if data[4:8] == b"ftyp":
+        return _FTYP_BRANDS.get(data[8:12], "ISO media (HEIF/AVIF/MP4)")
+    head = data[:4096].lstrip().lower()
+    if head.startswith(b"<svg") or (head.startswith(b"<?xml") and b"<svg" in head):
+        return "SVG"
+    return None
+
+
+def _sniff_text(data: bytes) -> str | None:
+    head = data[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page"
+    if (
+        _sniff_image(data) is None
+        and head
+        and all(32 <= byte < 127 or byte in b"\t\r\n" for byte in head[:256])
+    ):
+        return "plain text"
+    return None

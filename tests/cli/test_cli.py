@@ -1,0 +1,116 @@
+"""The `imagescaler` command as a user runs it: settings, client, and the local system."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from imagescaler.cli.settings_table import replace_in, settings_table
+from imagescaler.runtime.grpc_server import RunningServer
+from tests.local_system import IMAGESCALER, local_system
+from tests.support import ROOT, SHARED_IMAGES, open_bytes
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*IMAGESCALER, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **(env or {})},
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [
+        (["api", "--margin", "2"], {}, "--margin / IMAGESCALER_API_MARGIN"),
+        (["api", "--target-size", "1024"], {}, "--target-size / IMAGESCALER_API_TARGET_SIZE"),
+        (["api"], {"IMAGESCALER_API_QUALITY": "0"}, "--quality / IMAGESCALER_API_QUALITY"),
+        (["api", "--listen", "nowhere"], {}, "--listen / IMAGESCALER_API_LISTEN"),
+        (["image-service", "--workers", "0"], {}, "--workers / IMAGESCALER_IMAGE_WORKERS"),
+    ],
+)
+def test_invalid_settings_refuse_to_start_naming_the_setting(
+    args: list[str], env: dict[str, str], named: str
+) -> None:
+    result = run(*args, env=env)
+    assert result.returncode != 0
+    assert "invalid configuration" in result.stderr and named in result.stderr
+
+
+def test_readme_configuration_table_matches_the_settings() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert replace_in(readme) == readme, (
+        "regenerate with: python -m imagescaler.cli.settings_table --write README.md"
+    )
+    assert settings_table() in readme
+
+
+def test_client_writes_the_result(api: RunningServer, tmp_path: Path) -> None:
+    out = tmp_path / "out.jpg"
+    result = run(
+        "client",
+        str(SHARED_IMAGES / "hotdog_1400x1316.jpg"),
+        "-o",
+        str(out),
+        "--server",
+        f"127.0.0.1:{api.port}",
+    )
+    assert result.returncode == 0, result.stderr
+    image = open_bytes(out.read_bytes())
+    assert (image.mode, image.size) == ("L", (1024, 768))
+
+
+def test_client_prints_the_error_and_fails(api: RunningServer, tmp_path: Path) -> None:
+    result = run(
+        "client",
+        str(SHARED_IMAGES / "formats/test.pdf"),
+        "-o",
+        str(tmp_path / "x.jpg"),
+        "--server",
+        f"127.0.0.1:{api.port}",
+    )
+    assert result.returncode == 1
+    assert "INVALID_ARGUMENT" in result.stderr and "PDF" in result.stderr
+    assert not (tmp_path / "x.jpg").exists()
+
+
+def test_up_runs_the_system_and_stops_it_on_ctrl_c(tmp_path: Path) -> None:
+    with local_system(tmp_path / "dev-state.json") as system:
+        assert f"127.0.0.1:{system.api_port}" in system.banner
+        assert "sign in as dev /" in system.banner
+        out = tmp_path / "out.jpg"
+        result = run(
+            "client",
+            str(SHARED_IMAGES / "hotdog_1400x1316.jpg"),
+            "-o",
+            str(out),
+            "--server",
+            f"127.0.0.1:{system.api_port}",
+        )
+        assert result.returncode == 0, result.stderr
+        assert open_bytes(out.read_bytes()).size == (1024, 768)
+        system.process.send_signal(signal.SIGINT)
+        assert system.process.wait(timeout=30) == 0
+    for port in system.ports:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still served"
+
+
+def test_probe_reports_ready_and_not_ready(api: RunningServer) -> None:
+    ready = run("probe", "--grpc", f"127.0.0.1:{api.port}")
+    assert ready.returncode == 0 and "ready" in ready.stderr
+    down = run("probe", "--grpc", "127.0.0.1:9", "--timeout", "0.5")
+    assert down.returncode == 1 and "not ready" in down.stderr
+    http_down = run("probe", "--http", "http://127.0.0.1:9/readyz", "--timeout", "0.5")
+    assert http_down.returncode == 1
