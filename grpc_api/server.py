@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -14,14 +13,8 @@ from grpc_api.settings import ApiSettings
 from grpc_api.url_policy import AddressPolicy
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from imagescaler.imaging.formats import configure_pillow
-from imagescaler.runtime import grpc_server
-from imagescaler.runtime.grpc_interceptors import Drain
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
 from imagescaler.runtime.image_metrics import ImageMetrics
-from imagescaler.runtime.logging_setup import configure_logging
-from imagescaler.runtime.memory_tuning import limit_malloc_arenas
-
-logger = logging.getLogger(__name__)
 
 
 async def create_server(
@@ -41,42 +34,19 @@ async def create_server(
     images = ImageServiceClient(
         settings.image_service, settings.max_message_bytes, settings.image_service_timeout, registry
     )
-    drain = Drain()
-    server = grpc_server.create_grpc_server(
-        settings.max_message_bytes, registry, settings.max_connection_age, drain
-    )
-    metrics = ImageMetrics(registry, "api")
-    servicer = ImageScalerServicer(settings, downloader, images, metrics)
-    api_grpc.add_ImageScalerServicer_to_server(servicer, server)
-    return await grpc_server.start_server(
-        server,
-        settings.listen,
-        [SERVICE_NAME],
-        [downloader.close, images.close],
-        metrics_listen=settings.metrics_listen,
-        drain=drain,
-        drain_delay=settings.drain_delay,
-        registry=registry,
-    )
+    servicer = ImageScalerServicer(settings, downloader, images, ImageMetrics(registry, "api"))
 
+    def add_servicers(server: Any) -> list[str]:
+        api_grpc.add_ImageScalerServicer_to_server(servicer, server)
+        return [SERVICE_NAME]
 
-async def serve(settings: ApiSettings, registry: CollectorRegistry) -> None:
-    running = await create_server(settings, registry)
-    logger.info(
-        "ImageScaler API listening on %s (port %d): %s, grayscale %s, margin %g, image service %s",
-        settings.listen,
-        running.port,
-        settings.target_size,
-        settings.grayscale,
-        settings.margin,
-        settings.image_service,
-    )
-    await running.serve_until_signalled(settings.shutdown_grace)
-    logger.info("ImageScaler API stopped")
+    return await start_service(settings, add_servicers, [downloader.close, images.close], registry)
 
 
 def main(settings: ApiSettings) -> None:
-    limit_malloc_arenas()
-    configure_logging(settings.log_format, settings.log_level, "api")
     configure_pillow(settings.max_pixels)
-    asyncio.run(serve(settings, CollectorRegistry()))
+    summary = (
+        f"{settings.target_size}, grayscale {settings.grayscale}, margin {settings.margin:g}, "
+        f"image service {settings.image_service}"
+    )
+    run_service("api", settings, create_server, summary)

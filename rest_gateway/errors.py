@@ -13,6 +13,7 @@ from limits.errors import StorageError
 from slowapi.errors import RateLimitExceeded
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from imagescaler.runtime.errors import UpstreamError
 from imagescaler.runtime.request_context import current_request_id
 from rest_gateway.observability import route_template
 
@@ -58,6 +59,11 @@ def from_grpc(code: grpc.StatusCode, reason: str | None, detail: str) -> Gateway
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
     return GatewayError(status, reason or code.name.lower(), detail, headers)
+
+
+def from_upstream(error: UpstreamError) -> GatewayError:
+    """The API's failure, passed on by the client, in the gateway's terms."""
+    return from_grpc(grpc.StatusCode[error.status_name], error.upstream_reason, error.message)
 
 
 def error_response(error: GatewayError) -> JSONResponse:

@@ -24,7 +24,7 @@ from rest_gateway.limits import build_limiter
 from rest_gateway.observability import HttpMetrics, ObservingMiddleware
 from rest_gateway.request_id import RequestIdMiddleware
 from rest_gateway.routes import build_router
-from rest_gateway.scaler_api_client import ApiClient
+from rest_gateway.scaler_api_client import ScalerApiClient
 from rest_gateway.settings import GatewaySettings
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def create_app(
     limiter = build_limiter(settings, limiter_prefix)
     registry = registry if registry is not None else CollectorRegistry()
     metrics = HttpMetrics(registry)
-    api = ApiClient(settings.api, settings.max_message_bytes, settings.api_timeout, registry)
+    api = ScalerApiClient(settings.api, settings.max_message_bytes, settings.api_timeout, registry)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import Any
 
@@ -11,8 +10,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from imagescaler.runtime.grpc_metrics import LATENCY_BUCKETS
 from imagescaler.runtime.request_context import current_request_id
+from imagescaler.runtime.request_log import log_request
 
-logger = logging.getLogger("imagescaler.requests")
 # Probes and scrapes arrive every few seconds: counted, but not logged.
 UNLOGGED_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
 
@@ -95,7 +94,7 @@ class ObservingMiddleware:
             fields["size_out"] = (
                 f"{headers[b'x-image-width'].decode()}x{headers[b'x-image-height'].decode()}"
             )
-        logger.info(" ".join(f"{key}={value}" for key, value in fields.items()), extra=fields)
+        log_request(**fields)
 
 
 def route_template(scope: Scope) -> str:

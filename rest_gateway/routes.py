@@ -17,7 +17,7 @@ from rest_gateway.errors import GatewayError
 from rest_gateway.identity import Identity
 from rest_gateway.limits import subject_or_address
 from rest_gateway.observability import HttpMetrics
-from rest_gateway.scaler_api_client import ApiClient, ScaledImage
+from rest_gateway.scaler_api_client import ScaledImage, ScalerApiClient
 from rest_gateway.schemas import (
     SCALE_REQUEST_BODY,
     SCALE_SUCCESS,
@@ -49,7 +49,7 @@ def build_router(
     settings: GatewaySettings,
     identity: Identity,
     limiter: Limiter,
-    api: ApiClient,
+    api: ScalerApiClient,
     metrics: HttpMetrics,
 ) -> APIRouter:
     router = APIRouter()

@@ -12,13 +12,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
 from imagescaler.cli import local_prometheus
 from imagescaler.cli.process_death import die_with_parent
+from imagescaler.runtime.grpc_client import serving_at
 from rest_gateway import dev_state
 from rest_gateway.settings import GatewaySettings
 
@@ -56,17 +54,11 @@ def start_child(name: str, subcommand: str, listen: str, *flags: str, quiet: boo
 
 def wait_until_serving(child: Child, deadline: float) -> None:
     """Poll the gRPC health service until it says SERVING."""
-    with grpc.insecure_channel(child.address) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while time.monotonic() < deadline:
-            child.check_alive()
-            try:
-                reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.RpcError:
-                pass
-            time.sleep(0.1)
+    while time.monotonic() < deadline:
+        child.check_alive()
+        if serving_at(child.address, timeout=1.0):
+            return
+        time.sleep(0.1)
     raise RuntimeError(f"{child.name} did not become ready at {child.address}")
 
 

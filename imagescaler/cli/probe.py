@@ -7,8 +7,7 @@ import sys
 import urllib.error
 import urllib.request
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from imagescaler.runtime.grpc_client import serving_at
 
 # In a container one service runs; with no target the probe asks each one's default address.
 LOCAL_DEFAULTS = (
@@ -20,27 +19,16 @@ LOCAL_DEFAULTS = (
 
 def run(args: argparse.Namespace) -> int:
     if args.grpc:
-        ready = grpc_ready(args.grpc, args.timeout)
+        ready = serving_at(args.grpc, args.timeout)
     elif args.http:
         ready = http_ready(args.http, args.timeout)
     else:
         ready = any(
-            grpc_ready(target, args.timeout) if kind == "grpc" else http_ready(target, args.timeout)
+            serving_at(target, args.timeout) if kind == "grpc" else http_ready(target, args.timeout)
             for kind, target in LOCAL_DEFAULTS
         )
     print("ready" if ready else "not ready", file=sys.stderr)
     return 0 if ready else 1
-
-
-def grpc_ready(address: str, timeout: float) -> bool:
-    with grpc.insecure_channel(address) as channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(
-                health_pb2.HealthCheckRequest(), timeout=timeout
-            )
-        except grpc.RpcError:
-            return False
-    return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
 def http_ready(url: str, timeout: float) -> bool:

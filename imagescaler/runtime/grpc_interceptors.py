@@ -1,11 +1,16 @@
-"""Server and client interceptors: request id, errors to status, metrics, one log line per call."""
+"""gRPC interceptors, one job each: request context, log line, metrics, errors to status and
+drain on the server; request id and metrics on the client.
+
+Server order, outermost first: RequestContext -> RequestLog -> Metrics -> ErrorStatus ->
+Drain -> the servicer. ErrorStatus is the one place a ServiceError becomes a status."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -14,13 +19,17 @@ from imagescaler.runtime.errors import ServiceError, ShuttingDown, reason_of, st
 from imagescaler.runtime.grpc_metrics import GrpcMetrics, split_method
 from imagescaler.runtime.request_context import (
     REQUEST_ID_HEADER,
+    annotate,
     begin_request,
     current_request_id,
     request_fields,
 )
+from imagescaler.runtime.request_log import log_request
 
-logger = logging.getLogger("imagescaler.requests")
+logger = logging.getLogger(__name__)
 REASON_KEY = "imagescaler-reason"
+HEALTH_SERVICE = "grpc.health.v1.Health"
+Behaviour = Callable[[Any, Any], Awaitable[Any]]
 
 
 class Drain:
@@ -30,89 +39,151 @@ class Drain:
         self.active = False
 
 
-class ServerInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """The one place a service error becomes a status; anything else becomes INTERNAL.
-
-    Around every unary call it also takes the request id from the metadata, counts and
-    times the call, and writes one log line with the fields the servicer annotated."""
-
-    def __init__(self, metrics: GrpcMetrics | None = None, drain: Drain | None = None) -> None:
-        self._metrics = metrics
-        self._drain = drain or Drain()
+class UnaryInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """Wraps every unary-unary call but health checks (probed every second) in around()."""
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
+        details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
+        handler = await continuation(details)
         if handler is None or handler.unary_unary is None:
             return handler
-        service, method = split_method(handler_call_details.method)
-        if service == "grpc.health.v1.Health":
-            return handler  # probes every second: neither counted nor logged
-        observed = _Observed(handler.unary_unary, service, method, self._metrics, self._drain)
+        service, method = split_method(details.method)
+        if service == HEALTH_SERVICE:
+            return handler
+        behaviour: Behaviour = handler.unary_unary
+
+        async def intercepted(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            return await self.around(behaviour, request, context, service, method)
+
         return grpc.unary_unary_rpc_method_handler(
-            observed.handle,  # a coroutine function: grpc awaits only what inspect says it must
+            intercepted,  # a coroutine function: grpc awaits only what inspect says it must
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
+    async def around(
+        self, behaviour: Behaviour, request: Any, context: Any, service: str, method: str
+    ) -> Any:
+        raise NotImplementedError
 
-class _Observed:
-    def __init__(
-        self, behaviour: Any, service: str, method: str, metrics: GrpcMetrics | None, drain: Drain
-    ) -> None:
-        self._behaviour = behaviour
-        self._service = service
-        self._method = method
-        self._metrics = metrics
-        self._drain = drain
 
-    async def handle(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        metadata = dict(context.invocation_metadata() or ())
-        begin_request(metadata.get(REQUEST_ID_HEADER))
-        if self._metrics:
-            self._metrics.begin(self._service, self._method)
+@contextmanager
+def on_finish(context: Any, finish: Callable[[str], None]) -> Iterator[None]:
+    """Call finish(status name) once the call inside has ended, however it ended."""
+    code = "OK"
+    try:
+        yield
+    except grpc.aio.AbortError:
+        code = _code_name(context.code())
+        raise
+    except asyncio.CancelledError:
+        code = "CANCELLED"
+        raise
+    except BaseException:
+        code = "UNKNOWN"
+        raise
+    finally:
+        finish(code)
+
+
+class RequestContextInterceptor(UnaryInterceptor):
+    """The caller's request id (or a new one), and empty fields for the log line."""
+
+    async def around(
+        self, behaviour: Behaviour, request: Any, context: Any, service: str, method: str
+    ) -> Any:
+        begin_request(dict(context.invocation_metadata() or ()).get(REQUEST_ID_HEADER))
+        return await behaviour(request, context)
+
+
+class RequestLogInterceptor(UnaryInterceptor):
+    """One log line per call, with the fields the servicer annotated."""
+
+    async def around(
+        self, behaviour: Behaviour, request: Any, context: Any, service: str, method: str
+    ) -> Any:
         started = time.perf_counter()
-        code = "OK"
+
+        def finish(code: str) -> None:
+            log_request(
+                request_id=current_request_id(),
+                method=f"{service}/{method}",
+                status=code,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                **request_fields(),
+            )
+
+        with on_finish(context, finish):
+            return await behaviour(request, context)
+
+
+class MetricsInterceptor(UnaryInterceptor):
+    """Counts and times every call, and counts refusals by reason."""
+
+    def __init__(self, metrics: GrpcMetrics) -> None:
+        self._metrics = metrics
+
+    async def around(
+        self, behaviour: Behaviour, request: Any, context: Any, service: str, method: str
+    ) -> Any:
+        self._metrics.begin(service, method)
+        started = time.perf_counter()
+
+        def finish(code: str) -> None:
+            self._metrics.end(service, method, code, time.perf_counter() - started)
+            reason = request_fields().get("reason")
+            if reason is not None:
+                self._metrics.rejected.labels(service, method, reason).inc()
+
+        with on_finish(context, finish):
+            return await behaviour(request, context)
+
+
+class ErrorStatusInterceptor(UnaryInterceptor):
+    """The one place a ServiceError becomes a status (and a reason in the trailing metadata);
+    anything unexpected is logged with its traceback and answered INTERNAL."""
+
+    async def around(
+        self, behaviour: Behaviour, request: Any, context: Any, service: str, method: str
+    ) -> Any:
         try:
-            if self._drain.active:
-                raise ShuttingDown("this replica is shutting down; retry (another replica)")
-            return await self._behaviour(request, context)
+            return await behaviour(request, context)
         except ServiceError as error:
-            code = status_name_of(error)
-            self._count_rejection(reason_of(error))
+            annotate(reason=reason_of(error))
             context.set_trailing_metadata(((REASON_KEY, reason_of(error)),))
-            await context.abort(grpc.StatusCode[code], error.message)
-        except grpc.aio.AbortError:
-            code = _code_name(context.code())
-            raise
-        except asyncio.CancelledError:
-            code = "CANCELLED"
+            await context.abort(grpc.StatusCode[status_name_of(error)], error.message)
+        except (grpc.aio.AbortError, asyncio.CancelledError):
             raise
         except Exception:
-            code = "INTERNAL"
-            logger.exception("unexpected error in /%s/%s", self._service, self._method)
+            logger.exception("unexpected error in /%s/%s", service, method)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-        finally:
-            self._finish(code, time.perf_counter() - started)
 
-    def _count_rejection(self, reason: str) -> None:
-        if self._metrics:
-            self._metrics.rejected.labels(self._service, self._method, reason).inc()
 
-    def _finish(self, code: str, seconds: float) -> None:
-        if self._metrics:
-            self._metrics.end(self._service, self._method, code, seconds)
-        fields = {
-            "request_id": current_request_id(),
-            "method": f"{self._service}/{self._method}",
-            "status": code,
-            "duration_ms": round(seconds * 1000, 1),
-            **request_fields(),
-        }
-        logger.info(" ".join(f"{key}={value}" for key, value in fields.items()), extra=fields)
+class DrainInterceptor(UnaryInterceptor):
+    """While draining, new work is refused with UNAVAILABLE, which clients retry elsewhere."""
+
+    def __init__(self, drain: Drain) -> None:
+        self._drain = drain
+
+    async def around(
+        self, behaviour: Behaviour, request: Any, context: Any, service: str, method: str
+    ) -> Any:
+        if self._drain.active:
+            raise ShuttingDown("this replica is shutting down; retry (another replica)")
+        return await behaviour(request, context)
+
+
+def server_interceptors(metrics: GrpcMetrics, drain: Drain) -> list[UnaryInterceptor]:
+    return [
+        RequestContextInterceptor(),
+        RequestLogInterceptor(),
+        MetricsInterceptor(metrics),
+        ErrorStatusInterceptor(),
+        DrainInterceptor(drain),
+    ]
 
 
 class ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]

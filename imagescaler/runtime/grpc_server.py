@@ -1,4 +1,4 @@
-"""What every gRPC server and client here shares: message limits, health, reflection, shutdown."""
+"""The one gRPC server runtime: start_service() for tests, run_service() for main()."""
 
 from __future__ import annotations
 
@@ -7,46 +7,21 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
-from imagescaler.runtime.grpc_interceptors import ClientInterceptor, Drain, ServerInterceptor
+from imagescaler.runtime.grpc_interceptors import Drain, server_interceptors
 from imagescaler.runtime.grpc_metrics import GrpcMetrics
-from imagescaler.runtime.grpc_options import client_options, server_options
+from imagescaler.runtime.grpc_options import server_options
+from imagescaler.runtime.logging_setup import configure_logging
+from imagescaler.runtime.memory_tuning import limit_malloc_arenas
 from imagescaler.runtime.metrics_http import MetricsEndpoint
 
 logger = logging.getLogger(__name__)
-
-
-def create_grpc_server(
-    max_message_bytes: int,
-    registry: CollectorRegistry | None = None,
-    max_connection_age: float = 60.0,
-    drain: Drain | None = None,
-) -> Any:
-    """An asyncio gRPC server with raised message limits and the observing interceptor."""
-    metrics = GrpcMetrics(registry, "server") if registry is not None else None
-    return grpc.aio.server(
-        interceptors=[ServerInterceptor(metrics, drain)],
-        options=server_options(max_message_bytes, max_connection_age),
-    )
-
-
-def create_channel(
-    target: str, max_message_bytes: int, registry: CollectorRegistry | None = None
-) -> Any:
-    """An asyncio channel: round_robin with retries on UNAVAILABLE, keepalive, the request id
-    passed on, client metrics recorded."""
-    metrics = GrpcMetrics(registry, "client") if registry is not None else None
-    return grpc.aio.insecure_channel(
-        target,
-        options=client_options(max_message_bytes),
-        interceptors=[ClientInterceptor(metrics)],
-    )
 
 
 def add_health_and_reflection(server: Any, service_names: Sequence[str]) -> Any:
@@ -115,22 +90,76 @@ class RunningServer:
         await self.stop(grace)
 
 
-async def start_server(
-    server: Any,
-    address: str,
-    service_names: Sequence[str],
+class GrpcServiceConfig(Protocol):
+    """What the runtime reads from a gRPC service's (frozen) settings."""
+
+    @property
+    def listen(self) -> str: ...
+    @property
+    def metrics_listen(self) -> str: ...
+    @property
+    def max_connection_age(self) -> float: ...
+    @property
+    def drain_delay(self) -> float: ...
+    @property
+    def shutdown_grace(self) -> float: ...
+    @property
+    def log_format(self) -> str: ...
+    @property
+    def log_level(self) -> str: ...
+    @property
+    def max_message_bytes(self) -> int: ...
+
+
+AddServicers = Callable[[Any], Sequence[str]]  # registers on the server; returns service names
+
+
+async def start_service(
+    settings: GrpcServiceConfig,
+    add_servicers: AddServicers,
     cleanups: Sequence[Cleanup] = (),
-    *,
-    metrics_listen: str = "",
     registry: CollectorRegistry | None = None,
-    drain: Drain | None = None,
-    drain_delay: float = 0.0,
 ) -> RunningServer:
-    """Add health and reflection, bind `address` (port 0 picks one), start, mark SERVING;
-    serve `registry` at metrics_listen unless it is empty."""
-    health = add_health_and_reflection(server, service_names)
-    port = bind(server, address)
-    metrics = MetricsEndpoint(metrics_listen, registry) if metrics_listen and registry else None
+    """A started asyncio gRPC server with everything a service here has: raised message
+    limits, the interceptors, a max connection age, health (SERVING once started, NOT_SERVING
+    while draining), reflection, and /metrics on settings.metrics_listen unless it is empty.
+    Port 0 in settings.listen picks a free port (RunningServer.port says which)."""
+    registry = registry if registry is not None else CollectorRegistry()
+    drain = Drain()
+    server = grpc.aio.server(
+        interceptors=server_interceptors(GrpcMetrics(registry, "server"), drain),
+        options=server_options(settings.max_message_bytes, settings.max_connection_age),
+    )
+    names = add_servicers(server)
+    health = add_health_and_reflection(server, names)
+    port = bind(server, settings.listen)
+    listen = settings.metrics_listen
+    metrics = MetricsEndpoint(listen, registry) if listen else None
     await server.start()
-    await mark_serving(health, service_names)
-    return RunningServer(server, port, health, cleanups, metrics, drain or Drain(), drain_delay)
+    await mark_serving(health, names)
+    return RunningServer(server, port, health, cleanups, metrics, drain, settings.drain_delay)
+
+
+StartService = Callable[[Any, CollectorRegistry], Awaitable[RunningServer]]
+
+
+def run_service(
+    name: str, settings: GrpcServiceConfig, start: StartService, summary: str = ""
+) -> None:
+    """main() of a gRPC service: process set-up, start, serve until SIGTERM/SIGINT, drain."""
+    limit_malloc_arenas()
+    configure_logging(settings.log_format, settings.log_level, name)
+    asyncio.run(_serve(name, settings, start, summary))
+
+
+async def _serve(name: str, settings: GrpcServiceConfig, start: StartService, summary: str) -> None:
+    running = await start(settings, CollectorRegistry())
+    logger.info(
+        "%s listening on %s (port %d)%s",
+        name,
+        settings.listen,
+        running.port,
+        summary and f": {summary}",
+    )
+    await running.serve_until_signalled(settings.shutdown_grace)
+    logger.info("%s stopped", name)

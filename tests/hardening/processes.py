@@ -8,10 +8,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from imagescaler.cli.bench.ports import free_port
+from imagescaler.runtime.grpc_client import health_status_at
 
 
 class ImageServiceProcess:
@@ -38,14 +36,7 @@ class ImageServiceProcess:
         return f"127.0.0.1:{self.port}"
 
     def health(self) -> str:
-        with grpc.insecure_channel(self.address) as channel:
-            try:
-                reply = health_pb2_grpc.HealthStub(channel).Check(
-                    health_pb2.HealthCheckRequest(), timeout=0.5
-                )
-            except grpc.RpcError as error:
-                return error.code().name
-        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+        return health_status_at(self.address, timeout=0.5)
 
     def wait_until(self, status: str, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
