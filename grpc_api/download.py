@@ -1,4 +1,5 @@
-"""Fetching an image from a URL: checked addresses, capped bytes, a total deadline, redirects."""
+"""Fetching an image from a URL with httpx: checked addresses, capped bytes, a total deadline,
+redirects re-checked hop by hop."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import httpcore
+import httpx
 
 from grpc_api.url_policy import (
     AddressPolicy,
@@ -20,19 +22,11 @@ from grpc_api.url_policy import (
 from imagescaler.runtime.errors import DownloadFailed, ImageTooLarge
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-REQUEST_HEADERS = [
-    (b"Accept", b"image/*"),
-    (b"Accept-Encoding", b"identity"),
-    (b"User-Agent", b"imagescaler/0.1"),
-]
-_TRANSPORT_ERRORS = (
-    httpcore.NetworkError,
-    httpcore.ProtocolError,
-    httpcore.UnsupportedProtocol,
-    httpcore.TimeoutException,
-    ssl.SSLError,
-    OSError,
-)
+REQUEST_HEADERS = {
+    "Accept": "image/*",
+    "Accept-Encoding": "identity",
+    "User-Agent": "imagescaler/0.1",
+}
 
 
 class CheckedBackend(httpcore.AsyncNetworkBackend):
@@ -69,8 +63,26 @@ class CheckedBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+class CheckedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport, connecting through the checked backend. httpx has no argument for a
+    network backend, so the httpcore pool it builds is replaced by one that has it (the same
+    pool httpx would build: HTTP/1.1, no retries)."""
+
+    def __init__(self, backend: httpcore.AsyncNetworkBackend) -> None:
+        super().__init__(retries=0)
+        # Keep-alive off: a connection whose response did not end where its framing said
+        # can never be reused for the next download.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl.create_default_context(),
+            max_connections=64,
+            max_keepalive_connections=0,
+            network_backend=backend,
+        )
+
+
 class Downloader:
-    """One connection pool for all downloads of a process."""
+    """All downloads of a process, through one httpx client (redirects followed by hand, so
+    every hop is checked)."""
 
     def __init__(
         self,
@@ -84,10 +96,13 @@ class Downloader:
     ) -> None:
         self._max_bytes = max_bytes
         self._total_timeout = total_timeout
-        self._connect_timeout = connect_timeout
         self._max_redirects = max_redirects
-        self._pool = httpcore.AsyncConnectionPool(
-            network_backend=backend or CheckedBackend(policy), max_connections=64, retries=0
+        self._client = httpx.AsyncClient(
+            transport=CheckedTransport(backend or CheckedBackend(policy)),
+            headers=REQUEST_HEADERS,
+            timeout=httpx.Timeout(total_timeout, connect=connect_timeout),
+            follow_redirects=False,
+            trust_env=False,  # no proxy from the environment: the backend decides where to connect
         )
 
     async def fetch(self, url: str) -> bytes:
@@ -101,7 +116,7 @@ class Downloader:
             ) from None
 
     async def close(self) -> None:
-        await self._pool.aclose()
+        await self._client.aclose()
 
     async def _follow(self, url: str) -> bytes:
         for _ in range(self._max_redirects + 1):
@@ -113,35 +128,23 @@ class Downloader:
 
     async def _get(self, url: str) -> tuple[bytes, str | None]:
         checked = check_url(url)
-        timeouts = {
-            "connect": self._connect_timeout,
-            "read": self._total_timeout,
-            "write": self._total_timeout,
-            "pool": self._total_timeout,
-        }
         try:
-            async with self._pool.stream(
-                "GET", checked.url, headers=REQUEST_HEADERS, extensions={"timeout": timeouts}
-            ) as response:
+            async with self._client.stream("GET", checked.url) as response:
                 return await self._read(checked.url, response)
-        except _TRANSPORT_ERRORS as error:
+        except (httpx.TransportError, httpx.InvalidURL, ssl.SSLError, OSError) as error:
             raise DownloadFailed(f"could not download {checked.url}: {_describe(error)}") from None
 
-    async def _read(self, url: str, response: Any) -> tuple[bytes, str | None]:
-        headers = {
-            name.decode("latin-1").lower(): value.decode("latin-1")
-            for name, value in response.headers
-        }
-        if response.status in REDIRECT_STATUSES and "location" in headers:
-            return b"", headers["location"]
-        if not 200 <= response.status < 300:
-            raise DownloadFailed(f"{url} answered HTTP {response.status}")
-        encoding = headers.get("content-encoding", "identity").strip().lower()
+    async def _read(self, url: str, response: httpx.Response) -> tuple[bytes, str | None]:
+        if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+            return b"", response.headers["location"]
+        if not 200 <= response.status_code < 300:
+            raise DownloadFailed(f"{url} answered HTTP {response.status_code}")
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             raise DownloadFailed(
                 f"{url} sent a {encoding}-encoded body; only identity encoding is accepted"
             )
-        self._check_declared_length(url, headers.get("content-length"))
+        self._check_declared_length(url, response.headers.get("content-length"))
         return await self._read_capped(url, response), None
 
     def _check_declared_length(self, url: str, declared: str | None) -> None:
@@ -150,10 +153,10 @@ class Downloader:
                 f"{url} is {int(declared)} bytes, over the limit of {self._max_bytes} bytes"
             )
 
-    async def _read_capped(self, url: str, response: Any) -> bytes:
+    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
         chunks: list[bytes] = []
         received = 0
-        async for chunk in response.aiter_stream():
+        async for chunk in response.aiter_raw():
             received += len(chunk)
             if received > self._max_bytes:
                 raise ImageTooLarge(f"{url} sent more than the limit of {self._max_bytes} bytes")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+
+import grpc
 
 from grpc_api.download import Downloader
 from grpc_api.image_service_client import ImageServiceClient
@@ -46,7 +47,9 @@ class ImageScalerServicer(api_grpc.ImageScalerServicer):
         self._metrics = metrics
         self._limits = Limits(settings.max_image_bytes, settings.max_pixels)
 
-    async def ScaleImage(self, request: Any, context: Any) -> Any:
+    async def ScaleImage(
+        self, request: api_pb.ScaleImageRequest, context: grpc.aio.ServicerContext
+    ) -> api_pb.ScaleImageReply:
         data = await self._obtain_bytes(request.image)
         # Header only: no pixels are decoded here, so the event loop is not held up.
         header = read_header(data, self._limits)
@@ -64,7 +67,7 @@ class ImageScalerServicer(api_grpc.ImageScalerServicer):
             self._metrics.output_bytes.observe(len(reply.image))
         return api_pb.ScaleImageReply(content=reply.image)
 
-    async def _obtain_bytes(self, image: Any) -> bytes:
+    async def _obtain_bytes(self, image: api_pb.Image) -> bytes:
         if image.content:
             content: bytes = image.content
             return content
@@ -79,7 +82,7 @@ class ImageScalerServicer(api_grpc.ImageScalerServicer):
             self._metrics.observe_stages({"download": time.perf_counter() - started})
         return data
 
-    def _image_request(self, data: bytes, scale: bool) -> Any:
+    def _image_request(self, data: bytes, scale: bool) -> image_pb.ProcessRequest:
         settings = self._settings
         request = image_pb.ProcessRequest(
             image=data,

@@ -8,7 +8,16 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BeforeValidator, Field
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from imagescaler.runtime.settings import Address, GrpcServiceSettings, Networks, OptionalAddress
+from imagescaler.runtime.settings import (
+    API_METRICS_PORT,
+    API_PORT,
+    IMAGE_SERVICE_PORT,
+    Address,
+    GrpcServiceSettings,
+    Networks,
+    OptionalAddress,
+    loopback,
+)
 
 
 class Size(NamedTuple):
@@ -41,12 +50,13 @@ def parse_colour(value: object) -> object:
 class ApiSettings(GrpcServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGESCALER_API_")
 
-    listen: Address = Field("127.0.0.1:50051", description="address the gRPC API listens on")
+    listen: Address = Field(loopback(API_PORT), description="address the gRPC API listens on")
     metrics_listen: OptionalAddress = Field(
-        "127.0.0.1:9102", description="address of the Prometheus /metrics endpoint (empty: off)"
+        loopback(API_METRICS_PORT),
+        description="address of the Prometheus /metrics endpoint (empty: off)",
     )
     image_service: str = Field(
-        "127.0.0.1:50052",
+        loopback(IMAGE_SERVICE_PORT),
         description="gRPC target of the image service (host:port or dns:///name:port)",
     )
     target_size: Annotated[Size, NoDecode, BeforeValidator(parse_size)] = Field(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import cast
+
+import grpc
 
 from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
@@ -44,7 +46,9 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
         self._limits = limits
         self._metrics = metrics
 
-    async def Process(self, request: Any, context: Any) -> Any:
+    async def Process(
+        self, request: pb.ProcessRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ProcessReply:
         options = options_from_request(request)
         annotate(bytes_in=len(request.image))
         result = await self._pool.run(process_image, request.image, options, self._limits)
@@ -65,7 +69,7 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
             self._metrics.output_bytes.observe(len(result.data))
 
 
-def options_from_request(request: Any) -> ProcessingOptions:
+def options_from_request(request: pb.ProcessRequest) -> ProcessingOptions:
     if not request.image:
         raise InvalidRequest("no image: the request carries no image bytes")
     resize = None
@@ -98,7 +102,7 @@ def format_enum(name: str) -> pb.ImageFormat:
     return cast(pb.ImageFormat, pb.ImageFormat.Value(f"IMAGE_FORMAT_{name}"))
 
 
-def reply_from_result(result: ProcessedImage) -> Any:
+def reply_from_result(result: ProcessedImage) -> pb.ProcessReply:
     source_width, source_height = result.source.upright_size
     return pb.ProcessReply(
         image=result.data,

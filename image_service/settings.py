@@ -6,19 +6,25 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from imagescaler.runtime.settings import (
+    IMAGE_METRICS_PORT,
+    IMAGE_SERVICE_PORT,
     Address,
     GrpcServiceSettings,
     OptionalAddress,
     available_cpus,
+    loopback,
 )
 
 
 class ImageServiceSettings(GrpcServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGESCALER_IMAGE_")
 
-    listen: Address = Field("127.0.0.1:50052", description="address the gRPC server listens on")
+    listen: Address = Field(
+        loopback(IMAGE_SERVICE_PORT), description="address the gRPC server listens on"
+    )
     metrics_listen: OptionalAddress = Field(
-        "127.0.0.1:9101", description="address of the Prometheus /metrics endpoint (empty: off)"
+        loopback(IMAGE_METRICS_PORT),
+        description="address of the Prometheus /metrics endpoint (empty: off)",
     )
     workers: int = Field(
         default_factory=available_cpus,

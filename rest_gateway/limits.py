@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import ipaddress
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slowapi import Limiter
 from starlette.requests import Request
@@ -64,3 +67,34 @@ def subject_or_address(limiter: Limiter) -> Callable[[Request], str]:
         return f"subject:{subject}" if subject else limiter._key_func(request)
 
     return key
+
+
+Endpoint = Callable[..., Awaitable[Any]]
+
+
+def rate_limited(name: str) -> Callable[[Endpoint], Endpoint]:
+    """Marks a module-level endpoint as limited by the app's limit `name`. slowapi binds a
+    limit to the Limiter that decorates the function, and each app has its own Limiter and
+    settings, so create_app has its Limiter wrap the endpoint (limited_endpoints) and this
+    calls that wrapper."""
+
+    def decorate(endpoint: Endpoint) -> Endpoint:
+        @functools.wraps(endpoint)
+        async def limited(*args: Any, **kwargs: Any) -> Any:
+            wrapped: Endpoint = kwargs["request"].app.state.limited_endpoints[name]
+            return await wrapped(*args, **kwargs)
+
+        return limited
+
+    return decorate
+
+
+def limited_endpoints(
+    limiter: Limiter, limits: dict[str, tuple[Endpoint, str, Callable[[Request], str] | None]]
+) -> dict[str, Endpoint]:
+    """Each named endpoint wrapped by `limiter` with its limit and key (None: the address)."""
+    wrapped: dict[str, Endpoint] = {}
+    for name, (endpoint, limit, key) in limits.items():
+        decorator = limiter.limit(limit, key_func=key) if key else limiter.limit(limit)
+        wrapped[name] = decorator(inspect.unwrap(endpoint))
+    return wrapped

@@ -4,31 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib import resources
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from starlette.responses import FileResponse, Response
+from prometheus_client import CollectorRegistry
 
+from imagescaler.runtime.logging_setup import configure_logging
+from imagescaler.runtime.memory_tuning import limit_malloc_arenas
 from rest_gateway.body_limit import BodySizeLimit
 from rest_gateway.errors import install_error_handlers
 from rest_gateway.http_protocol import guarded_protocol
-from rest_gateway.identity import Identity, build_identity
-from rest_gateway.limits import build_limiter
+from rest_gateway.identity import build_identity
+from rest_gateway.limits import build_limiter, limited_endpoints, subject_or_address
 from rest_gateway.observability import HttpMetrics, ObservingMiddleware
 from rest_gateway.request_id import RequestIdMiddleware
-from rest_gateway.routes import build_router
+from rest_gateway.routes import health, images, page, tokens
 from rest_gateway.scaler_api_client import ScalerApiClient
 from rest_gateway.settings import GatewaySettings
 
 logger = logging.getLogger(__name__)
-WEB_ROOT = resources.files("web")
 MULTIPART_OVERHEAD = 64 * 1024
 DOCS_ASSETS = "/docs-assets"
 
@@ -47,11 +47,11 @@ Every error is JSON: `{"error": code, "detail": text, "request_id": id}`.
 
 def create_app(
     settings: GatewaySettings,
-    identity: Identity | None = None,
     limiter_prefix: str = "imagescaler",
     registry: CollectorRegistry | None = None,
 ) -> FastAPI:
-    identity = identity or build_identity(settings)
+    """The gateway for these settings: its identity, limits, API client and routes."""
+    identity = build_identity(settings)
     limiter = build_limiter(settings, limiter_prefix)
     registry = registry if registry is not None else CollectorRegistry()
     metrics = HttpMetrics(registry)
@@ -72,20 +72,26 @@ def create_app(
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
     )
-    app.state.limiter = limiter
+    app.state.settings = settings
+    app.state.identity = identity
+    app.state.api = api
     app.state.metrics = metrics
+    app.state.registry = registry
+    app.state.limiter = limiter
+    app.state.limited_endpoints = limited_endpoints(
+        limiter,
+        {
+            "scale": (images.scale, settings.rate_limit, subject_or_address(limiter)),
+            "token": (tokens.token, settings.token_rate_limit, None),
+        },
+    )
     install_error_handlers(app)
-    app.include_router(build_router(settings, identity, limiter, api, metrics))
-    app.mount("/static", StaticFiles(directory=str(WEB_ROOT)), name="static")
-
-    @app.get("/", include_in_schema=False)
-    async def upload_page() -> FileResponse:
-        return FileResponse(str(WEB_ROOT / "index.html"))
-
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
+    app.include_router(images.router)
+    if identity.issuer is not None and identity.users:
+        app.include_router(tokens.router)
+    app.include_router(health.router)
+    app.include_router(page.router)
+    app.mount("/static", StaticFiles(directory=str(page.WEB_ROOT)), name="static")
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
@@ -127,13 +133,25 @@ def uvicorn_config(
     )
 
 
-def main(settings: GatewaySettings) -> None:
-    from imagescaler.runtime.logging_setup import configure_logging
-    from imagescaler.runtime.memory_tuning import limit_malloc_arenas
+class GatewayServer(uvicorn.Server):
+    """uvicorn, saying which port it bound once it has: `imagescaler up` and the tests read
+    it from this line when the port is 0."""
 
+    def __init__(self, config: uvicorn.Config, api: str) -> None:
+        super().__init__(config)
+        self._api = api
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and self.servers:
+            port = self.servers[0].sockets[0].getsockname()[1]
+            logger.info(
+                "gateway listening on %s (port %d): API %s", self.config.host, port, self._api
+            )
+
+
+def main(settings: GatewaySettings) -> None:
     limit_malloc_arenas()
     configure_logging(settings.log_format, settings.log_level, "gateway")
     app = create_app(settings, registry=CollectorRegistry())
-    server = uvicorn.Server(uvicorn_config(app, settings))
-    logger.info("gateway listening on http://%s (API %s)", settings.listen, settings.api)
-    asyncio.run(server.serve())
+    asyncio.run(GatewayServer(uvicorn_config(app, settings), settings.api).serve())

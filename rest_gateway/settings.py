@@ -8,7 +8,15 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from imagescaler.runtime.settings import Address, CommaList, Networks, ServiceSettings
+from imagescaler.runtime.settings import (
+    API_PORT,
+    GATEWAY_PORT,
+    Address,
+    CommaList,
+    Networks,
+    ServiceSettings,
+    loopback,
+)
 
 MIN_HMAC_SECRET_BYTES = 32
 MAX_CLOCK_SKEW = 30
@@ -27,8 +35,10 @@ Rate = Annotated[str, AfterValidator(check_rate)]
 class GatewaySettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGESCALER_GATEWAY_")
 
-    listen: Address = Field("127.0.0.1:8000", description="address the HTTP server listens on")
-    api: str = Field("127.0.0.1:50051", description="gRPC target of the ImageScaler API")
+    listen: Address = Field(
+        loopback(GATEWAY_PORT), description="address the HTTP server listens on"
+    )
+    api: str = Field(loopback(API_PORT), description="gRPC target of the ImageScaler API")
     api_timeout: float = Field(60.0, gt=0, description="deadline in seconds for each API call")
     jwt_issuer: str = Field("imagescaler", min_length=1, description="required `iss` of tokens")
     jwt_audience: str = Field("imagescaler", min_length=1, description="required `aud` of tokens")

@@ -1,66 +1,23 @@
-"""Gateway fixtures, a pytest plugin of tests/conftest.py: the real gateway under uvicorn."""
+"""Gateway fixtures (fixtures only), a pytest plugin of tests/conftest.py."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from imagescaler.runtime.grpc_server import RunningServer
-from rest_gateway.main import create_app, uvicorn_config
 from rest_gateway.settings import GatewaySettings
 from rest_gateway.users import hash_password
-
-PASSWORD = "correct horse battery staple"
-
-
-class GatewayThread:
-    """uvicorn serving create_app(settings) on 127.0.0.1:0 in a background thread."""
-
-    def __init__(self, settings: GatewaySettings, limiter_prefix: str) -> None:
-        app = create_app(settings, limiter_prefix=limiter_prefix)
-        self._socket = socket.socket()
-        self._socket.bind(("127.0.0.1", 0))
-        self.port = self._socket.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn_config(app, settings, port=self.port))
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        while not self.server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the gateway did not start")
-            threading.Event().wait(0.02)
-
-    def _run(self) -> None:
-        asyncio.run(self.server.serve(sockets=[self._socket]))
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kwargs)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self._thread.join(10)
-        self._socket.close()
-
-
-def pem_private(key: Any) -> bytes:
-    return key.private_bytes(  # type: ignore[no-any-return]
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+from tests.support.gateway import PASSWORD, GatewayThread, pem_private
 
 
 @pytest.fixture(scope="session")
@@ -84,8 +41,9 @@ def key_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def start_gateway(key_dir: Path, api: RunningServer) -> Iterator[Callable[..., GatewayThread]]:
+@contextmanager
+def gateway_starter(key_dir: Path, api: RunningServer) -> Iterator[Callable[..., GatewayThread]]:
+    """A function that starts gateways from keyword settings; all stop on the way out."""
     started: list[GatewayThread] = []
 
     def start(limiter_prefix: str | None = None, **overrides: Any) -> GatewayThread:
@@ -103,14 +61,25 @@ def start_gateway(key_dir: Path, api: RunningServer) -> Iterator[Callable[..., G
         started.append(gateway)
         return gateway
 
-    yield start
-    for gateway in started:
-        gateway.stop()
+    try:
+        yield start
+    finally:
+        for gateway in started:
+            gateway.stop()
 
 
 @pytest.fixture(scope="session")
-def gateway(start_gateway: Callable[..., GatewayThread]) -> GatewayThread:
-    return start_gateway()
+def gateway(key_dir: Path, api: RunningServer) -> Iterator[GatewayThread]:
+    """The gateway most tests share."""
+    with gateway_starter(key_dir, api) as start:
+        yield start()
+
+
+@pytest.fixture
+def start_gateway(key_dir: Path, api: RunningServer) -> Iterator[Callable[..., GatewayThread]]:
+    """Gateways of one test, fresh, stopped when it ends."""
+    with gateway_starter(key_dir, api) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from imagescaler.runtime.grpc_server import RunningServer
-from tests.conftest import LocalHttpServer, Route, ScaleClient
-from tests.support import encode, open_bytes, shared_image
+from tests.support.images import encode, open_bytes, shared_image
+from tests.support.servers import LocalHttpServer, Route, ScaleClient
 
 PHOTO = "hotdog_1400x1316.jpg"
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import ROOT
+from tests.support.paths import ROOT
 
 
 def test_stubs_match_the_proto_files(tmp_path: Path) -> None:

@@ -11,7 +11,8 @@ from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
 from imagescaler.runtime.grpc_server import RunningServer
-from tests.support import ROOT, SHARED_IMAGES, open_bytes
+from tests.support.images import open_bytes
+from tests.support.paths import ROOT, SHARED_IMAGES
 
 ORIGINAL = Path(__file__).parent / "original_client"
 

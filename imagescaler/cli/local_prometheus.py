@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from imagescaler.cli.process_death import die_with_parent
+from imagescaler.cli.process_death import with_parent_death_signal
 
 # Package data (a real folder in an installed wheel): Prometheus reads the rules by path.
 CONFIG_DIR = Path(str(resources.files("imagescaler.cli.prometheus")))
@@ -48,16 +48,16 @@ def start_prometheus(
     """Prometheus on `listen` with its data in `storage`; its own logs go to storage/log."""
     storage.mkdir(parents=True, exist_ok=True)
     with (storage / "log").open("wb") as log:  # the child keeps its own copy of the file
+        arguments = [
+            command,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={storage}",
+            f"--web.listen-address={listen}",
+            "--storage.tsdb.retention.time=1d",
+        ]
         return subprocess.Popen(
-            [
-                command,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={storage}",
-                f"--web.listen-address={listen}",
-                "--storage.tsdb.retention.time=1d",
-            ],
+            with_parent_death_signal(arguments),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - called before any thread starts in up
         )

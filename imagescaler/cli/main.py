@@ -17,7 +17,9 @@ from pydantic_settings import BaseSettings
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
+from imagescaler.cli.process_death import stop_with_parent_if_asked
 from imagescaler.cli.settings_flags import add_settings_flags, settings_from_args
+from imagescaler.runtime.settings import API_PORT, GATEWAY_PORT, loopback
 from rest_gateway.settings import GatewaySettings
 
 
@@ -34,7 +36,7 @@ def client_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-o", "--output", type=Path, default=Path("out.jpg"), help="where to write the result"
     )
-    parser.add_argument("--server", default="127.0.0.1:50051", help="API address, host:port")
+    parser.add_argument("--server", default=loopback(API_PORT), help="API address, host:port")
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for the answer"
     )
@@ -56,7 +58,7 @@ def load_arguments(parser: argparse.ArgumentParser) -> None:
     target = parser.add_mutually_exclusive_group(required=True)
     target.add_argument("--grpc", metavar="HOST:PORT", help="the ImageScaler API")
     target.add_argument(
-        "--rest", metavar="URL", help="the REST gateway, e.g. http://127.0.0.1:8000"
+        "--rest", metavar="URL", help=f"the REST gateway, e.g. http://{loopback(GATEWAY_PORT)}"
     )
     parser.add_argument("--token", help="bearer token for --rest (default: `imagescaler token`)")
     parser.add_argument(
@@ -160,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    stop_with_parent_if_asked()
     args = build_parser().parse_args(argv)
     command = next(c for c in COMMANDS if c.name == args.command)
     module, _, function = command.target.partition(":")

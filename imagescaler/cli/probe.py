@@ -8,12 +8,13 @@ import urllib.error
 import urllib.request
 
 from imagescaler.runtime.grpc_client import serving_at
+from imagescaler.runtime.settings import API_PORT, GATEWAY_PORT, IMAGE_SERVICE_PORT, loopback
 
 # In a container one service runs; with no target the probe asks each one's default address.
 LOCAL_DEFAULTS = (
-    ("http", "http://127.0.0.1:8000/readyz"),
-    ("grpc", "127.0.0.1:50051"),
-    ("grpc", "127.0.0.1:50052"),
+    ("http", f"http://{loopback(GATEWAY_PORT)}/readyz"),
+    ("grpc", loopback(API_PORT)),
+    ("grpc", loopback(IMAGE_SERVICE_PORT)),
 )
 
 

@@ -10,10 +10,7 @@ import grpc
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from imagescaler.runtime.grpc_options import message_size_options
-from imagescaler.runtime.settings import MiB
-
-CLIENT_MESSAGE_LIMIT = 64 * MiB
+from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
 
 
 def build_request(file: Path | None, url: str | None) -> api_pb.ScaleImageRequest:

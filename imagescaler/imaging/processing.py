@@ -74,7 +74,9 @@ def process_image(data: bytes, options: ProcessingOptions, limits: Limits) -> Pr
         plan = None
     if _nothing_to_change(header, output_format, plan is not None, options.grayscale):
         width, height = header.upright_size
-        return ProcessedImage(data, header.format, width, height, header, False, False)
+        return ProcessedImage(
+            data, header.format, width, height, header, scaled=False, grayscaled=False
+        )
     clock = StageClock()
     with clock.stage("decode"):
         image = decode(data, image, header, plan, options.grayscale)
@@ -92,9 +94,9 @@ def process_image(data: bytes, options: ProcessingOptions, limits: Limits) -> Pr
         image.width,
         image.height,
         header,
-        plan is not None,
-        options.grayscale,
-        clock.seconds,
+        scaled=plan is not None,
+        grayscaled=options.grayscale,
+        stage_seconds=clock.seconds,
     )
 
 

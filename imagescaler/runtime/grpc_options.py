@@ -31,6 +31,9 @@ SERVICE_CONFIG = {
     ],
 }
 KEEPALIVE_MS = 30_000
+# What our own clients (the command line, the load client, tests) send and accept: above any
+# service's --max-image-bytes, so the service, not the client, says what is too large.
+CLIENT_MESSAGE_LIMIT = 64 * 1024 * 1024
 
 
 def message_size_options(max_message_bytes: int) -> ChannelOptions:

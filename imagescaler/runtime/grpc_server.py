@@ -154,6 +154,11 @@ def run_service(
 
 async def _serve(name: str, settings: GrpcServiceConfig, start: StartService, summary: str) -> None:
     running = await start(settings, CollectorRegistry())
+    # `imagescaler up` and the tests read the bound ports (port 0 picks one) from these lines.
+    if running.metrics is not None:
+        logger.info(
+            "%s metrics on %s (port %d)", name, settings.metrics_listen, running.metrics.port
+        )
     logger.info(
         "%s listening on %s (port %d)%s",
         name,

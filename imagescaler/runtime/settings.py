@@ -11,6 +11,17 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MiB = 1024 * 1024
 
+# The default ports, in one place: settings, the probe and the clients' defaults use them.
+GATEWAY_PORT = 8000
+API_PORT = 50051
+IMAGE_SERVICE_PORT = 50052
+IMAGE_METRICS_PORT = 9101
+API_METRICS_PORT = 9102
+
+
+def loopback(port: int) -> str:
+    return f"127.0.0.1:{port}"
+
 
 def available_cpus() -> int:
     """The cores this process may run on (the container's share, not the host's)."""

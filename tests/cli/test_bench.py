@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import ROOT, SHARED_IMAGES
+import pytest
+
+from tests.support.paths import ROOT, SHARED_IMAGES
+
+pytestmark = pytest.mark.slow
 
 
 def test_quick_bench_prints_a_table_and_writes_json(tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ import pytest
 
 from imagescaler.cli.settings_table import replace_in, settings_table
 from imagescaler.runtime.grpc_server import RunningServer
-from tests.local_system import IMAGESCALER, local_system
-from tests.support import ROOT, SHARED_IMAGES, open_bytes
+from tests.support.images import open_bytes
+from tests.support.local_system import IMAGESCALER, local_system
+from tests.support.paths import ROOT, SHARED_IMAGES
 
 
 def run(
@@ -85,6 +86,7 @@ def test_client_prints_the_error_and_fails(api: RunningServer, tmp_path: Path) -
     assert not (tmp_path / "x.jpg").exists()
 
 
+@pytest.mark.slow
 def test_up_runs_the_system_and_stops_it_on_ctrl_c(tmp_path: Path) -> None:
     with local_system(tmp_path / "dev-state.json") as system:
         assert f"127.0.0.1:{system.api_port}" in system.banner

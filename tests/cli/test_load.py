@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.local_system import IMAGESCALER, local_system
-from tests.support import ROOT, SHARED_IMAGES
+from tests.support.local_system import IMAGESCALER, local_system
+from tests.support.paths import ROOT, SHARED_IMAGES
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("mode", ["rest-concurrency", "grpc-rate"])

@@ -10,7 +10,7 @@ import pytest
 from grpc_api.download import Downloader
 from grpc_api.url_policy import AddressPolicy
 from imagescaler.runtime.errors import DownloadFailed, ImageTooLarge, SourceRefused
-from tests.conftest import LocalHttpServer, Route
+from tests.support.servers import LocalHttpServer, Route
 
 
 def fetch(

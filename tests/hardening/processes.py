@@ -1,35 +1,37 @@
-"""Image services as real processes, for the tests that kill, stop or signal them."""
+"""Image services as real processes, for the tests that kill, stop or signal them; each on
+port 0, its ports read from its own log lines."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from imagescaler.cli.bench.ports import free_port
+import httpx
+
 from imagescaler.runtime.grpc_client import health_status_at
+from tests.support.processes import GRPC_LISTENING, ServiceProcess, start
+from tests.support.waiting import wait_until
+
+METRICS_LISTENING = re.compile(r"metrics on \S+ \(port (\d+)\)")
 
 
 class ImageServiceProcess:
     def __init__(self, *flags: str) -> None:
-        self.port = free_port()
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "imagescaler",
-                "image-service",
-                "--listen",
-                f"127.0.0.1:{self.port}",
-                "--metrics-listen",
-                "",
-                *flags,
-            ],
-            stderr=subprocess.DEVNULL,
-        )
+        command = [
+            sys.executable, "-m", "imagescaler", "image-service",
+            "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", *flags,
+        ]  # fmt: skip
+        self.service: ServiceProcess = start("image service", command, None, None)
+        self.metrics_port = int(self.service.wait_for(METRICS_LISTENING)[1])
+        self.port = int(self.service.wait_for(GRPC_LISTENING)[1])
         self.wait_until("SERVING")
+
+    @property
+    def process(self) -> subprocess.Popen[str]:
+        return self.service.process
 
     @property
     def address(self) -> str:
@@ -39,17 +41,18 @@ class ImageServiceProcess:
         return health_status_at(self.address, timeout=0.5)
 
     def wait_until(self, status: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.health() == status:
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"the image service never reported {status}")
+        wait_until(lambda: self.health() == status, timeout, f"health {status}")
+
+    def metric(self, name: str) -> float:
+        """The sum of a metric's samples on its /metrics page."""
+        page = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5).text
+        pattern = re.compile(rf"^{name}(?:{{[^}}]*}})? (\S+)$", re.MULTILINE)
+        return sum(float(value) for value in pattern.findall(page))
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait(10)
+        if self.service.process.poll() is None:
+            self.service.process.kill()
+        self.service.stop()
 
 
 @contextmanager

@@ -15,20 +15,24 @@ import pytest
 from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 from imagescaler.runtime.grpc_server import RunningServer
-from tests.conftest import CLIENT_OPTIONS, ScaleClient
-from tests.gateway_fixtures import GatewayThread
 from tests.hardening.processes import image_service_processes
-from tests.support import LoopThread, shared_image
+from tests.support.gateway import GatewayThread
+from tests.support.images import shared_image
+from tests.support.loop import LoopThread
+from tests.support.servers import CLIENT_OPTIONS, ScaleClient
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
 
 PHOTO = shared_image("hotdog_1400x1316.jpg")
 
 
 def test_a_replica_killed_mid_run_costs_no_request(start_api: Callable[..., RunningServer]) -> None:
     """Under the load client's own profile (imagescaler load), SIGKILL one of two replicas."""
-    from imagescaler.cli.bench.targets import grpc_api
     from imagescaler.cli.load.profile import Profile
     from imagescaler.cli.load.recorder import Recorder, summarise
     from imagescaler.cli.load.runner import run_concurrency
+    from imagescaler.cli.load.targets import grpc_api
 
     with image_service_processes(2) as (first, second):
         api = start_api(image_service=f"ipv4:{first.address},{second.address}")
@@ -88,10 +92,15 @@ def test_a_hung_replica_gives_deadline_exceeded_and_leaks_nothing(
             threads_before = threading.active_count()
             for _ in range(5):
                 assert client.error(PHOTO).code() == grpc.StatusCode.DEADLINE_EXCEEDED
-            time.sleep(0.3)
             # Five timed-out calls later, nothing is left behind.
-            assert loop_thread.run(_task_count()) <= tasks_before
-            assert threading.active_count() <= threads_before
+            wait_until(
+                lambda: (
+                    loop_thread.run(_task_count()) <= tasks_before
+                    and threading.active_count() <= threads_before
+                ),
+                5,
+                "tasks and threads back to where they were",
+            )
         finally:
             hung.process.send_signal(signal.SIGCONT)
 
@@ -112,7 +121,8 @@ def test_sigterm_drains_in_flight_work_and_refuses_new(tmp_path: object) -> None
             grayscale=True,
         )
         in_flight = [stub.Process.future(request, timeout=30) for _ in range(6)]
-        time.sleep(0.2)
+        # All six received before the signal: the service's own counter says so.
+        wait_until(lambda: service.metric("grpc_server_started_total") >= 6, 20, "six received")
         service.process.send_signal(signal.SIGTERM)
         service.wait_until("NOT_SERVING", timeout=5)
         late = grpc.insecure_channel(service.address, options=CLIENT_OPTIONS)

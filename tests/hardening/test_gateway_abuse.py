@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.gateway_fixtures import GatewayThread
+from tests.support.gateway import GatewayThread
 
 
 def raw_exchange(port: int, chunks: list[bytes], pause: float = 0.0, wait: float = 10) -> bytes:

@@ -18,8 +18,8 @@ from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.imaging.geometry import ResizeSpec
 from imagescaler.imaging.processing import ProcessingOptions, process_image
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, ServiceError, UnsupportedImage
-from tests.conftest import ScaleClient
-from tests.support import encode, open_bytes, shared_image
+from tests.support.images import encode, open_bytes, shared_image
+from tests.support.servers import ScaleClient
 
 LIMITS = Limits(max_bytes=25 << 20, max_pixels=50_000_000)
 GRAY = ProcessingOptions(resize=ResizeSpec(1024, 768), grayscale=True, output_format="JPEG")

@@ -18,8 +18,8 @@ from grpc_api.download import CheckedBackend, Downloader
 from grpc_api.url_policy import AddressPolicy
 from imagescaler.runtime.errors import DownloadFailed, SourceRefused
 from imagescaler.runtime.grpc_server import RunningServer
-from tests.conftest import LocalHttpServer, Route, ScaleClient
-from tests.hardening.listeners import CountingListener
+from tests.support.listeners import CountingListener
+from tests.support.servers import LocalHttpServer, Route, ScaleClient
 
 LOOPBACK_SPELLINGS = [
     "127.0.0.1",

@@ -11,8 +11,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 from imagescaler.runtime.grpc_server import RunningServer
-from tests.conftest import CLIENT_OPTIONS
-from tests.support import shared_image
+from tests.support.images import shared_image
+from tests.support.servers import CLIENT_OPTIONS
 
 
 def test_excess_requests_get_resource_exhausted_quickly(

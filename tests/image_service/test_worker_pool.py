@@ -15,7 +15,8 @@ def test_excess_work_is_refused_at_once_and_the_rest_completes() -> None:
     async def scenario() -> tuple[list[object], int]:
         pool = WorkerPool(workers=2, queue_depth=1)
         jobs = [asyncio.ensure_future(pool.run(release.wait, 10)) for _ in range(5)]
-        await asyncio.sleep(0.1)
+        # Tasks start in order: three are admitted, the last two refused without waiting.
+        await asyncio.wait(jobs[3:], timeout=5)
         refused = [job for job in jobs if job.done()]
         release.set()
         results = await asyncio.gather(*jobs, return_exceptions=True)

@@ -11,14 +11,8 @@ from imagescaler.imaging.formats import Limits
 from imagescaler.imaging.geometry import ResizeMode, ResizeSpec
 from imagescaler.imaging.processing import ProcessingOptions, process_image
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, InvalidRequest, UnsupportedImage
-from tests.support import (
-    SHARED_IMAGES,
-    assert_image_similar,
-    encode,
-    open_bytes,
-    psnr,
-    shared_image,
-)
+from tests.support.images import assert_image_similar, encode, open_bytes, psnr, shared_image
+from tests.support.paths import SHARED_IMAGES
 
 LIMITS = Limits(max_bytes=25 << 20, max_pixels=50_000_000)
 GRAY_1024 = ProcessingOptions(resize=ResizeSpec(1024, 768), grayscale=True, output_format="JPEG")

@@ -10,7 +10,8 @@ from PIL import Image, ImageOps
 from imagescaler.imaging.formats import Limits
 from imagescaler.imaging.geometry import ResizeSpec
 from imagescaler.imaging.processing import ProcessingOptions, process_image
-from tests.support import SHARED_IMAGES, encode, open_bytes, psnr
+from tests.support.images import encode, open_bytes, psnr
+from tests.support.paths import SHARED_IMAGES
 
 TARGET = (1024, 768)
 LIMITS = Limits(max_bytes=1 << 30, max_pixels=200_000_000)

@@ -13,13 +13,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
+from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
 from rest_gateway.users import hash_password
-from tests.installed.services import Ports
-from tests.support import open_bytes, shared_image
+from tests.support.images import open_bytes, shared_image
+from tests.support.processes import Ports
 
 USER, PASSWORD = "ml-engineer", "a long enough password"
 PHOTO = "phone_4032x3024_exif6.jpg"  # 12 MP, 3.9 MB: over gRPC's 4 MiB default with headers
-MESSAGE_LIMIT = 64 << 20
 
 
 def write_gateway_secret(folder: Path) -> Path:
@@ -40,10 +40,7 @@ def write_gateway_secret(folder: Path) -> Path:
 
 
 def check_grpc(ports: Ports) -> None:
-    options = [
-        ("grpc.max_receive_message_length", MESSAGE_LIMIT),
-        ("grpc.max_send_message_length", MESSAGE_LIMIT),
-    ]
+    options = message_size_options(CLIENT_MESSAGE_LIMIT)
     with grpc.insecure_channel(f"127.0.0.1:{ports.api}", options=options) as channel:
         request = api_pb.ScaleImageRequest(image=api_pb.Image(content=shared_image(PHOTO)))
         reply = api_grpc.ImageScalerStub(channel).ScaleImage(request, timeout=60)

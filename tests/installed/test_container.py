@@ -21,9 +21,9 @@ from tests.installed.container import (
     tools_missing,
     unmount_image,
 )
-from tests.installed.services import three_services
-from tests.manifests.pod_specs import container_specs, render
-from tests.support import ROOT
+from tests.support.paths import ROOT
+from tests.support.pod_specs import container_specs, render
+from tests.support.processes import three_services
 
 pytestmark = [pytest.mark.slow, pytest.mark.system]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -16,8 +16,8 @@ import pytest
 
 from imagescaler.cli.main import COMMANDS
 from tests.installed.checks import check_grpc, check_rest, write_gateway_secret
-from tests.installed.services import three_services
-from tests.support import ROOT
+from tests.support.paths import ROOT
+from tests.support.processes import three_services
 
 pytestmark = pytest.mark.slow
 PACKAGES = ("grpc_stubs", "grpc_api", "image_service", "imagescaler", "rest_gateway", "web")

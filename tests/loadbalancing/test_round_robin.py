@@ -14,8 +14,11 @@ from dnslib import QTYPE, RR, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from imagescaler.runtime.grpc_server import RunningServer
-from tests.conftest import ScaleClient
-from tests.support import LoopThread, shared_image
+from tests.support.images import shared_image
+from tests.support.loop import LoopThread
+from tests.support.servers import ScaleClient
+
+pytestmark = pytest.mark.slow
 
 PHOTO = shared_image("hotdog_1400x1316.jpg")
 
@@ -52,6 +55,8 @@ def test_a_replica_stopped_during_a_load_run_fails_no_request(
     client = ScaleClient(start_api(image_service=f"ipv4:{targets}").port)
     failures: list[Exception] = []
     done = 0
+    lock = threading.Lock()
+    a_quarter_done = threading.Event()
 
     def worker() -> None:
         nonlocal done
@@ -60,13 +65,15 @@ def test_a_replica_stopped_during_a_load_run_fails_no_request(
                 client.scale(PHOTO)
             except Exception as error:
                 failures.append(error)
-            done += 1
+            with lock:
+                done += 1
+                if done >= 15:
+                    a_quarter_done.set()
 
     workers = [threading.Thread(target=worker) for _ in range(4)]
     for thread in workers:
         thread.start()
-    while done < 15:
-        time.sleep(0.01)
+    assert a_quarter_done.wait(60), "15 of 60 requests never completed"
     replicas[0].drain_delay = 0.5  # as on SIGTERM: NOT_SERVING, new work refused, then stop
     loop_thread.run(replicas[0].stop(5))
     for thread in workers:

@@ -11,8 +11,8 @@ import pytest
 
 from imagescaler.cli.main import COMMANDS, build_parser
 from imagescaler.cli.settings_flags import env_name, settings_from_args
-from tests.manifests.pod_specs import ContainerSpec, container_specs, render
-from tests.support import ROOT
+from tests.support.paths import ROOT
+from tests.support.pod_specs import ContainerSpec, container_specs, render
 
 OVERLAYS = ["base", "overlays/dev", "overlays/prod"]
 OURS = [

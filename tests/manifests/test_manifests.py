@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import ROOT
+from tests.support.paths import ROOT
 
 MANIFESTS = ROOT / "manifests"
 OVERLAYS = ["base", "overlays/dev", "overlays/prod"]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from rest_gateway.identity import token_issuer
 from rest_gateway.settings import GatewaySettings
-from tests.local_system import local_system
-from tests.support import shared_image
+from tests.support.images import shared_image
+from tests.support.local_system import local_system
+
+pytestmark = pytest.mark.slow
 
 JSON_LOGS = {f"IMAGESCALER_{s}_LOG_FORMAT": "json" for s in ("IMAGE", "API", "GATEWAY")}
 
@@ -27,9 +29,7 @@ def test_the_request_id_appears_in_the_log_lines_of_all_three_services(tmp_path:
             timeout=30,
         )
         assert reply.status_code == 200
-        system.process.terminate()
-        system.process.wait(30)
-        time.sleep(0.2)  # the reader thread takes the last lines
+        system.service.stop()  # and its reader has taken the last lines
         output = system.output
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     traced = {line["service"]: line for line in lines if line.get("request_id") == "trace-4711"}

@@ -9,8 +9,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from imagescaler.runtime.grpc_server import RunningServer
-from tests.gateway_fixtures import GatewayThread
-from tests.support import shared_image
+from tests.support.gateway import GatewayThread
+from tests.support.images import shared_image
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -101,7 +101,7 @@ def test_refused_inputs_are_counted_by_reason(system: System, token: str) -> Non
 def test_margin_decision_is_counted(system: System, token: str) -> None:
     from PIL import Image
 
-    from tests.support import encode
+    from tests.support.images import encode
 
     within = encode(Image.new("RGB", (1010, 760)), "JPEG")
     assert upload(system, token, within).status_code == 200

@@ -15,7 +15,6 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from imagescaler.cli.bench.ports import free_port
 from imagescaler.cli.local_prometheus import (
     RULES_DIR,
     ScrapeTargets,
@@ -27,8 +26,10 @@ from imagescaler.runtime.image_metrics import ImageMetrics
 from rest_gateway.identity import token_issuer
 from rest_gateway.observability import HttpMetrics
 from rest_gateway.settings import GatewaySettings
-from tests.local_system import local_system
-from tests.support import ROOT, shared_image
+from tests.support.images import shared_image
+from tests.support.local_system import local_system
+from tests.support.paths import ROOT
+from tests.support.waiting import wait_until
 
 RULES = RULES_DIR
 PROMETHEUS_DIR = ROOT / "manifests" / "prometheus"  # Kubernetes scrape config, dashboard
@@ -150,25 +151,22 @@ def query(base: str, expression: str) -> list[dict[str, object]]:
     return list(reply["data"]["result"])
 
 
+@pytest.mark.slow
+@pytest.mark.system
 def test_a_real_prometheus_scrapes_the_local_system(tmp_path: Path) -> None:
     command = tool("prometheus")
     state = tmp_path / "dev-state.json"
-    metrics = {"image": free_port(), "api": free_port()}
-    env = {
-        "IMAGESCALER_IMAGE_METRICS_LISTEN": f"127.0.0.1:{metrics['image']}",
-        "IMAGESCALER_API_METRICS_LISTEN": f"127.0.0.1:{metrics['api']}",
-    }
-    with local_system(state, env) as system:
+    with local_system(state) as system:
         targets = ScrapeTargets(
-            f"127.0.0.1:{metrics['image']}",
-            f"127.0.0.1:{metrics['api']}",
+            f"127.0.0.1:{system.metrics_ports['image']}",
+            f"127.0.0.1:{system.metrics_ports['api']}",
             f"127.0.0.1:{system.gateway_port}",
         )
         config = write_config(targets, tmp_path / "prometheus", scrape_interval="1s")
-        listen = f"127.0.0.1:{free_port()}"
-        prometheus = start_prometheus(command, config, listen, tmp_path / "prometheus" / "data")
+        storage = tmp_path / "prometheus" / "data"
+        prometheus = start_prometheus(command, config, "127.0.0.1:0", storage)
         try:
-            base = f"http://{listen}"
+            base = f"http://127.0.0.1:{prometheus_port(storage / 'log')}"
             wait_until_ready(base)
             token = token_issuer(GatewaySettings(dev_state_file=state)).issue("scrape").access_token
             results = drive_traffic_until_rules_answer(base, system.gateway_port, token)
@@ -177,6 +175,19 @@ def test_a_real_prometheus_scrapes_the_local_system(tmp_path: Path) -> None:
             prometheus.wait(20)
     for rule, jobs in results.items():
         assert jobs == RULE_JOBS[rule], (rule, jobs)
+
+
+def prometheus_port(log: Path) -> int:
+    """Where Prometheus bound port 0: its "Listening on" line says."""
+    found: list[int] = []
+
+    def listening() -> bool:
+        match = re.search(r'msg="Listening on" address=\S+:(\d+)', log.read_text())
+        found.extend([int(match[1])] if match else [])
+        return bool(found)
+
+    wait_until(listening, 30, "Prometheus listening")
+    return found[0]
 
 
 def wait_until_ready(base: str, timeout: float = 60) -> None:

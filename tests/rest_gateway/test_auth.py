@@ -19,8 +19,8 @@ from jose import jwt
 from pydantic import ValidationError
 
 from rest_gateway.settings import GatewaySettings
-from tests.gateway_fixtures import PASSWORD, GatewayThread
-from tests.support import ROOT
+from tests.support.gateway import PASSWORD, GatewayThread
+from tests.support.paths import ROOT
 
 
 def b64(data: bytes) -> str:

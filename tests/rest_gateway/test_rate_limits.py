@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.gateway_fixtures import PASSWORD, GatewayThread
+from tests.support.gateway import PASSWORD, GatewayThread
 
 REDIS = "redis://127.0.0.1:6379"
 

@@ -10,9 +10,9 @@ import pytest
 
 from imagescaler.runtime.grpc_server import RunningServer
 from rest_gateway.errors import from_grpc
-from tests.conftest import LocalHttpServer, Route
-from tests.gateway_fixtures import GatewayThread
-from tests.support import open_bytes, shared_image
+from tests.support.gateway import GatewayThread
+from tests.support.images import open_bytes, shared_image
+from tests.support.servers import LocalHttpServer, Route
 
 PHOTO = "hotdog_1400x1316.jpg"
 

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.gateway_fixtures import PASSWORD, GatewayThread
-from tests.support import ROOT, SHARED_IMAGES
+from tests.support.gateway import PASSWORD, GatewayThread
+from tests.support.paths import ROOT, SHARED_IMAGES
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"

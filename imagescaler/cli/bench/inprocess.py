@@ -3,19 +3,37 @@
 from __future__ import annotations
 
 import io
+import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 
 import numpy
 import simplejpeg
 from PIL import Image, ImageOps
 
-from imagescaler.cli.bench.stats import Timing
 from imagescaler.imaging.formats import Limits, read_header
 from imagescaler.imaging.geometry import ResizeSpec
 from imagescaler.imaging.processing import ProcessingOptions, process_image
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Per-call times in milliseconds of one in-process measurement."""
+
+    name: str
+    samples: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def best(self) -> float:
+        return min(self.samples)
+
 
 TARGET = (1024, 768)
 LIMITS = Limits(max_bytes=1 << 30, max_pixels=200_000_000)

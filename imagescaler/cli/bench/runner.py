@@ -13,14 +13,15 @@ from typing import Any
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
-from imagescaler.cli.bench import inprocess, report, targets
+from imagescaler.cli.bench import inprocess, report
+from imagescaler.cli.bench.closed_loop import run_closed_loop
 from imagescaler.cli.bench.inputs import BenchImage, full_set, quick_set
-from imagescaler.cli.bench.load_runner import run_closed_loop
 from imagescaler.cli.bench.memory import MemorySampler
-from imagescaler.cli.bench.ports import free_port
-from imagescaler.cli.bench.stats import percentile
 from imagescaler.cli.bench.thumbor_fleet import ensure_thumbor, thumbor_fleet
-from imagescaler.cli.local_system import start_all, stop_children
+from imagescaler.cli.load import targets
+from imagescaler.cli.load.stats import percentile
+from imagescaler.cli.local_children import stop_children
+from imagescaler.cli.local_system import start_all
 from imagescaler.runtime.settings import available_cpus
 from rest_gateway.identity import token_issuer
 from rest_gateway.settings import GatewaySettings
@@ -98,50 +99,61 @@ def measure_inprocess(images: list[BenchImage], repeats: int) -> dict[str, list[
 def local_system() -> Iterator[LocalSystem]:
     """The services `imagescaler up` runs, on free ports, quiet, rate limits out of reach."""
     # Metrics on ports the system picks: the defaults may be taken by a running `make run`.
-    image = ImageServiceSettings(listen=f"127.0.0.1:{free_port()}", metrics_listen="127.0.0.1:0")
-    api = ApiSettings(listen=f"127.0.0.1:{free_port()}", metrics_listen="127.0.0.1:0")
-    gateway = GatewaySettings(listen=f"127.0.0.1:{free_port()}")
+    # Port 0 everywhere: the defaults may be taken by a running `make run`.
+    image = ImageServiceSettings(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0")
+    api = ApiSettings(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0")
+    gateway = GatewaySettings(listen="127.0.0.1:0")
     with tempfile.TemporaryDirectory() as state_dir:
         state = Path(state_dir) / "dev-state.json"
-        children = start_all(
-            image, api, gateway, str(state), ("--rate-limit", "1000000/minute"), quiet=True
+        system = start_all(
+            image,
+            api,
+            gateway,
+            str(state),
+            gateway_flags=("--rate-limit", "1000000/minute"),
+            quiet=True,
         )
         try:
             issuer = token_issuer(GatewaySettings(dev_state_file=state))
             pids = {
                 name: child.process.pid
-                for name, child in zip(("image service", "API", "gateway"), children, strict=True)
+                for name, child in zip(
+                    ("image service", "API", "gateway"), system.children, strict=True
+                )
             }
             yield LocalSystem(
-                api.listen, f"http://{gateway.listen}", issuer.issue("bench").access_token, pids
+                system.api.address(),
+                f"http://{system.gateway.address()}",
+                issuer.issue("bench").access_token,
+                pids,
             )
         finally:
-            stop_children(children, 15)
+            stop_children(system.children, 15)
 
 
 def measure_end_to_end(
     system: LocalSystem, image: BenchImage, config: BenchConfig
 ) -> dict[str, list[dict[str, Any]]]:
     data = image.data
-    kinds = {
+    factories = {
         "gRPC API": targets.grpc_api(system.api_address, data),
         "REST gateway": targets.rest_gateway(system.gateway_url, system.token, data),
     }
     return {
-        name: [run_closed_loop(make, c, config.seconds).as_dict() for c in config.concurrencies]
-        for name, make in kinds.items()
+        name: [run_closed_loop(factory, c, config.seconds).as_dict() for c in config.concurrencies]
+        for name, factory in factories.items()
     }
 
 
 def measure_memory(system: LocalSystem, image: BenchImage, config: BenchConfig) -> dict[str, Any]:
     """A steady load through the REST gateway (so every service works): memory of each
     service over time, and p99 of the first and the second half of the run."""
-    make = targets.rest_gateway(system.gateway_url, system.token, image.data)
+    factory = targets.rest_gateway(system.gateway_url, system.token, image.data)
     samplers = {name: MemorySampler(pid) for name, pid in system.pids.items()}
     for sampler in samplers.values():
         sampler.__enter__()
     try:
-        load = run_closed_loop(make, 4, config.memory_seconds)
+        load = run_closed_loop(factory, 4, config.memory_seconds)
     finally:
         for sampler in samplers.values():
             sampler.__exit__(None, None, None)
@@ -169,10 +181,10 @@ def measure_thumbor(image: BenchImage, config: BenchConfig) -> dict[str, list[di
         tempfile.TemporaryDirectory() as workdir,
         thumbor_fleet(command, image.path.parent, available_cpus(), Path(workdir)) as ports,
     ):
-        make = targets.thumbor(ports, image.path)
+        factory = targets.thumbor(ports, image.path)
         return {
             "thumbor": [
-                run_closed_loop(make, c, config.seconds).as_dict() for c in config.concurrencies
+                run_closed_loop(factory, c, config.seconds).as_dict() for c in config.concurrencies
             ]
         }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
@@ -10,8 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-
-from imagescaler.cli.bench.ports import free_port
 
 VENV = Path(".bench") / "thumbor-venv"
 CONFIG = """\
@@ -25,6 +24,13 @@ QUALITY = 90
 MAX_WIDTH = 0
 MAX_HEIGHT = 0
 """
+
+
+def free_port() -> int:
+    """A port free now, for thumbor, which must be told its port before it starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def ensure_thumbor(log: Path) -> Path | None:

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from imagescaler.cli.bench import targets
+from imagescaler.cli.load import targets
 from imagescaler.cli.load.plot import plot
 from imagescaler.cli.load.profile import Profile
 from imagescaler.cli.load.recorder import Recorder, report_text, summarise
@@ -19,7 +19,7 @@ DEFAULT_PHOTO = Path("../shared/images/phone_4032x3024_exif6.jpg")
 
 def run(args: argparse.Namespace) -> int:
     images = [path.read_bytes() for path in (args.image or [DEFAULT_PHOTO])]
-    make_one = requests_for(args, images)
+    factory = requests_for(args, images)
     peak = args.rate if args.rate else args.concurrency
     profile = Profile(args.warmup, args.ramp_up, args.hold, args.ramp_down, peak)
     recorder = Recorder()
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     progress.start()
     try:
         runner = run_rate if args.rate else run_concurrency
-        runner(make_one, profile, recorder, began)
+        runner(factory, profile, recorder, began)
     finally:
         stop.set()
         progress.join()
@@ -51,11 +51,11 @@ def run(args: argparse.Namespace) -> int:
 def requests_for(args: argparse.Namespace, images: list[bytes]) -> targets.RequestFactory:
     """Per worker, a client that cycles through the images."""
     if args.grpc:
-        makers = [targets.grpc_api(args.grpc, data) for data in images]
+        factories = [targets.grpc_api(args.grpc, data) for data in images]
     else:
         token = args.token or default_token()
-        makers = [targets.rest_gateway(args.rest, token, data) for data in images]
-    return lambda worker: makers[worker % len(makers)](worker)
+        factories = [targets.rest_gateway(args.rest, token, data) for data in images]
+    return lambda worker: factories[worker % len(factories)](worker)
 
 
 def default_token() -> str:

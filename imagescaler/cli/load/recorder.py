@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from imagescaler.cli.bench.stats import percentile
+from imagescaler.cli.load.stats import percentile
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,16 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from queue import Queue
 from typing import TextIO
 
 import grpc
 
-from imagescaler.cli.bench.load_runner import Request
-from imagescaler.cli.bench.stats import percentile
 from imagescaler.cli.load.profile import Profile
 from imagescaler.cli.load.recorder import Outcome, Recorder
-
-MakeRequest = Callable[[int], Request]
+from imagescaler.cli.load.stats import percentile
+from imagescaler.cli.load.targets import Request, RequestFactory
 
 
 def status_of(error: Exception) -> str:
@@ -37,12 +34,14 @@ def timed(request: Request, began: float, recorder: Recorder) -> None:
     recorder.add(Outcome(started - began, (time.monotonic() - started) * 1000, status))
 
 
-def run_concurrency(make: MakeRequest, profile: Profile, recorder: Recorder, began: float) -> None:
+def run_concurrency(
+    factory: RequestFactory, profile: Profile, recorder: Recorder, began: float
+) -> None:
     """Worker i sends requests back to back while the level is above i."""
     end = began + profile.duration
 
     def worker(index: int) -> None:
-        request = make(index)
+        request = factory(index)
         while (now := time.monotonic()) < end:
             if index < max(1, math.ceil(profile.level(now - began))):
                 timed(request, began, recorder)
@@ -60,12 +59,16 @@ def run_concurrency(make: MakeRequest, profile: Profile, recorder: Recorder, beg
 
 
 def run_rate(
-    make: MakeRequest, profile: Profile, recorder: Recorder, began: float, max_in_flight: int = 64
+    factory: RequestFactory,
+    profile: Profile,
+    recorder: Recorder,
+    began: float,
+    max_in_flight: int = 64,
 ) -> None:
     """Start requests at the level's rate whether or not earlier ones finished (open loop)."""
     clients: Queue[Request] = Queue()
     for index in range(max_in_flight):
-        clients.put(make(index))
+        clients.put(factory(index))
 
     def one() -> None:
         request = clients.get()

@@ -1,4 +1,5 @@
-"""What the load runner calls: the gRPC API, the REST gateway and thumbor, each per worker."""
+"""What the load runner calls: the gRPC API, the REST gateway and thumbor, one client per
+worker."""
 
 from __future__ import annotations
 
@@ -10,25 +11,25 @@ import httpx
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from imagescaler.cli.bench.load_runner import Request
-from imagescaler.runtime.grpc_options import message_size_options
+from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
 
-MESSAGE_LIMIT = 64 << 20
-
-
-RequestFactory = Callable[[int], Request]
+Request = Callable[[], None]  # one request; raises on failure
+RequestFactory = Callable[[int], Request]  # worker number -> that worker's request (own client)
 
 
 class RequestFailed(Exception):
     pass
 
 
-def grpc_api(address: str, data: bytes) -> Callable[[int], Request]:
+def grpc_api(address: str, data: bytes) -> RequestFactory:
     def make(worker: int) -> Request:
         # One channel per worker, as separate clients would have.
         channel = grpc.insecure_channel(
             address,
-            options=[*message_size_options(MESSAGE_LIMIT), ("grpc.use_local_subchannel_pool", 1)],
+            options=[
+                *message_size_options(CLIENT_MESSAGE_LIMIT),
+                ("grpc.use_local_subchannel_pool", 1),
+            ],
         )
         stub = api_grpc.ImageScalerStub(channel)
         request = api_pb.ScaleImageRequest(image=api_pb.Image(content=data))
@@ -41,7 +42,7 @@ def grpc_api(address: str, data: bytes) -> Callable[[int], Request]:
     return make
 
 
-def rest_gateway(base_url: str, token: str, data: bytes) -> Callable[[int], Request]:
+def rest_gateway(base_url: str, token: str, data: bytes) -> RequestFactory:
     def make(worker: int) -> Request:
         client = httpx.Client(
             base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
@@ -57,7 +58,7 @@ def rest_gateway(base_url: str, token: str, data: bytes) -> Callable[[int], Requ
     return make
 
 
-def thumbor(ports: list[int], image: Path) -> Callable[[int], Request]:
+def thumbor(ports: list[int], image: Path) -> RequestFactory:
     path = f"/unsafe/1024x768/filters:grayscale():quality(90)/{image.name}"
 
     def make(worker: int) -> Request:

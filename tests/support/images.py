@@ -1,20 +1,14 @@
-"""Test support: shared images, pixel comparisons and real servers on ephemeral ports."""
+"""The shared images, and pixel comparisons in the style of Pillow's Tests/helper.py."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import math
-import threading
-from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from PIL import Image, ImageChops, ImageStat
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED_IMAGES = ROOT.parent / "shared" / "images"
-T = TypeVar("T")
+from tests.support.paths import SHARED_IMAGES
 
 
 def shared_image(name: str) -> bytes:
@@ -50,27 +44,3 @@ def psnr(a: Image.Image, b: Image.Image) -> float:
 def assert_image_similar(a: Image.Image, b: Image.Image, epsilon: float) -> None:
     difference = mean_difference(a, b)
     assert difference <= epsilon, f"mean difference {difference:.2f} > {epsilon}"
-
-
-class LoopThread:
-    """An asyncio loop in a background thread, so sync tests can drive async servers."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(5)
-        self.loop.close()
-
-
-def start_in(loop: LoopThread, factory: Callable[[], Awaitable[T]]) -> T:
-    async def start() -> T:
-        return await factory()
-
-    return loop.run(start())

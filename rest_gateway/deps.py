@@ -1,0 +1,72 @@
+"""Typed dependencies of the routes, read from app.state (set once by main.create_app)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from rest_gateway.auth import AuthError
+from rest_gateway.errors import GatewayError
+from rest_gateway.identity import Identity
+from rest_gateway.observability import HttpMetrics
+from rest_gateway.scaler_api_client import ScalerApiClient
+
+bearer_token = OAuth2PasswordBearer(tokenUrl="/v1/token", auto_error=False)
+
+
+def get_identity(request: Request) -> Identity:
+    identity: Identity = request.app.state.identity
+    return identity
+
+
+def get_api(request: Request) -> ScalerApiClient:
+    api: ScalerApiClient = request.app.state.api
+    return api
+
+
+def get_metrics(request: Request) -> HttpMetrics:
+    metrics: HttpMetrics = request.app.state.metrics
+    return metrics
+
+
+IdentityDep = Annotated[Identity, Depends(get_identity)]
+ApiDep = Annotated[ScalerApiClient, Depends(get_api)]
+MetricsDep = Annotated[HttpMetrics, Depends(get_metrics)]
+TokenDep = Annotated[str | None, Depends(bearer_token)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The outcome of authentication: a subject, or why there is none."""
+
+    subject: str | None
+    failure: AuthError | None = None
+
+    def require(self) -> str:
+        if self.subject is None:
+            failure = self.failure or AuthError("missing_token", "a bearer token is required")
+            raise GatewayError(401, failure.reason, failure.message, {"WWW-Authenticate": "Bearer"})
+        return self.subject
+
+    @property
+    def failure_reason(self) -> str:
+        return self.failure.reason if self.failure else "missing_token"
+
+
+async def authenticate(request: Request, token: TokenDep, identity: IdentityDep) -> Caller:
+    """Never raises: the rate limit must count failed attempts before they are refused. A
+    verified subject is kept on the request for the rate limit's key."""
+    if token is None:
+        return Caller(None)
+    try:
+        subject = identity.verifier.verify(token)
+    except AuthError as failure:
+        return Caller(None, failure)
+    request.state.subject = subject
+    return Caller(subject)
+
+
+CallerDep = Annotated[Caller, Depends(authenticate)]

@@ -1,0 +1,1 @@
+"""The REST routes, one router per resource; main.create_app assembles them."""

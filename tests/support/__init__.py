@@ -1,0 +1,1 @@
+"""Test helpers, one module per concern; tests/conftest.py holds fixtures only."""
