@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-
-def within_margin(size: tuple[int, int], target: tuple[int, int], margin: float) -> bool:
-    """True when width and height are each within `margin` (a fraction, inclusive) of the target."""
-    return all(
-        abs(actual - wanted) <= margin * wanted + 1e-9
-        for actual, wanted in zip(size, target, strict=True)
-    )
+from imagescaler.imaging.geometry import within_margin
 
 
 def decide_scaling(size: tuple[int, int], target: tuple[int, int], margin: float) -> bool:

@@ -16,11 +16,18 @@ _SRGB_NAMES = ("srgb", "iec61966-2.1", "iec 61966-2-1")
 _SRGB_CURVE_NAMES = (*_SRGB_NAMES, "display p3")
 
 
-def to_working_mode(image: Image.Image, grayscale: bool) -> Image.Image:
-    """Return the image as mode L (when grayscale, or already gray) or sRGB mode RGB."""
+def to_working_mode(image: Image.Image, grayscale: bool, manage_colour: bool = True) -> Image.Image:
+    """Return the image as mode L (when grayscale, or already gray) or sRGB mode RGB.
+
+    manage_colour=False takes the stored values as they are, ignoring an embedded ICC profile,
+    as PIL-based training code does (convert("RGB")); the exact profiles use it."""
     image = _flatten_alpha(image)
     image = _to_eight_bit(image)
-    if image.mode == "CMYK" or (image.mode == "RGB" and wants_colour_management(image, grayscale)):
+    if not manage_colour:
+        image = image if image.mode in ("L", "RGB") else image.convert("RGB")
+    elif image.mode == "CMYK" or (
+        image.mode == "RGB" and wants_colour_management(image, grayscale)
+    ):
         image = _to_srgb(image)
     elif image.mode not in ("L", "RGB"):
         image = image.convert("RGB")

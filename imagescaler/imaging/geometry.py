@@ -61,23 +61,31 @@ def plan_resize(source: tuple[int, int], spec: ResizeSpec) -> ResizePlan:
     if spec.mode is ResizeMode.STRETCH:
         return ResizePlan(source, full, target)
     if spec.mode is ResizeMode.COVER:
-        return ResizePlan(source, _centre_crop(source, target), target)
-    fitted = _fit_inside(source, target)
+        return ResizePlan(source, centre_crop(source, target), target)
+    fitted = fit_inside(source, target)
     canvas = target if spec.mode is ResizeMode.PAD and fitted != target else None
     return ResizePlan(source, full, fitted, canvas)
 
 
-def _fit_inside(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
+def fit_inside(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
     scale = min(target[0] / source[0], target[1] / source[1])
     width = min(target[0], max(1, round(source[0] * scale)))
     height = min(target[1], max(1, round(source[1] * scale)))
     return width, height
 
 
-def _centre_crop(source: tuple[int, int], target: tuple[int, int]) -> Box:
+def centre_crop(source: tuple[int, int], target: tuple[int, int]) -> Box:
     scale = max(target[0] / source[0], target[1] / source[1])
     crop_width = min(float(source[0]), target[0] / scale)
     crop_height = min(float(source[1]), target[1] / scale)
     left = (source[0] - crop_width) / 2
     top = (source[1] - crop_height) / 2
     return (left, top, left + crop_width, top + crop_height)
+
+
+def within_margin(size: tuple[int, int], target: tuple[int, int], margin: float) -> bool:
+    """True when width and height are each within `margin` (a fraction, inclusive) of the target."""
+    return all(
+        abs(actual - wanted) <= margin * wanted + 1e-9
+        for actual, wanted in zip(size, target, strict=True)
+    )

@@ -132,17 +132,22 @@ def resize(
     resized = image.resize(plan.size, RESAMPLE, box=plan.box, reducing_gap=REDUCING_GAP)
     if plan.canvas is None:
         return resized
-    return _letterbox(resized, plan.canvas, fill)
+    return letterbox(resized, plan.canvas, fill)
 
 
-def _letterbox(
-    image: Image.Image, canvas: tuple[int, int], fill: tuple[int, int, int]
+def letterbox(
+    image: Image.Image,
+    canvas: tuple[int, int],
+    fill: tuple[int, int, int],
+    offset: tuple[int, int] | None = None,
 ) -> Image.Image:
+    """`image` on a canvas of `fill` (a grey of the same luma for mode L), centred or at offset."""
     colour: int | tuple[int, int, int] = fill
     if image.mode == "L":
         colour = round(fill[0] * 0.299 + fill[1] * 0.587 + fill[2] * 0.114)
     background = Image.new(image.mode, canvas, colour)
-    offset = ((canvas[0] - image.width) // 2, (canvas[1] - image.height) // 2)
+    if offset is None:
+        offset = ((canvas[0] - image.width) // 2, (canvas[1] - image.height) // 2)
     background.paste(image, offset)
     return background
 

@@ -2,6 +2,7 @@
 
     ServiceError
     ├── InvalidRequest         the request itself is wrong (no image, bad parameters)
+    ├── UnknownProfile         no preprocessing profile has that name
     ├── UnsupportedImage       not an image, or a format outside the allow-list
     ├── CorruptImage           a supported format that fails to decode (truncated, damaged)
     ├── ImageTooLarge          over the byte or pixel limit
@@ -32,6 +33,10 @@ class ServiceError(Exception):
 
 class InvalidRequest(ServiceError):
     reason = "invalid_request"
+
+
+class UnknownProfile(ServiceError):
+    reason = "unknown_profile"
 
 
 class UnsupportedImage(ServiceError):
@@ -73,6 +78,7 @@ class UpstreamError(ServiceError):
 
 STATUS_BY_ERROR: dict[type[ServiceError], str] = {
     InvalidRequest: "INVALID_ARGUMENT",
+    UnknownProfile: "NOT_FOUND",
     UnsupportedImage: "INVALID_ARGUMENT",
     CorruptImage: "INVALID_ARGUMENT",
     ImageTooLarge: "RESOURCE_EXHAUSTED",

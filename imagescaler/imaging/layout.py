@@ -1,0 +1,82 @@
+"""Where a profile's size rule puts an upright image: the source box that is resampled, the
+size it becomes, and the canvas it is placed on. All in upright source pixels."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from imagescaler.imaging.geometry import Box, centre_crop, fit_inside, within_margin
+from imagescaler.imaging.profiles import Cover, Fit, Pad, Profile, ShortestEdge, Stretch
+
+Size = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """crop_box (source pixels) is resampled to `resized` and placed at `offset` on `canvas`."""
+
+    crop_box: Box
+    resized: Size
+    canvas: Size
+    offset: Size = (0, 0)
+    margin_skipped: bool = False
+    # shortest_edge as PIL-based training code does it: resize the whole image to this size,
+    # then cut `resized` out at this offset (the same geometry as crop_box -> resized).
+    resize_then_crop: tuple[Size, Size] | None = None
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        x0, y0, x1, y1 = self.crop_box
+        return (self.resized[0] / (x1 - x0), self.resized[1] / (y1 - y0))
+
+    @property
+    def padding(self) -> tuple[int, int, int, int]:
+        left, top = self.offset
+        right = self.canvas[0] - self.resized[0] - left
+        bottom = self.canvas[1] - self.resized[1] - top
+        return (left, top, right, bottom)
+
+
+def plan_layout(upright: Size, profile: Profile) -> Layout:
+    rule = profile.size
+    full: Box = (0.0, 0.0, float(upright[0]), float(upright[1]))
+    if isinstance(rule, ShortestEdge):
+        return _shortest_edge(upright, rule)
+    target = (rule.width, rule.height)
+    if profile.margin and within_margin(upright, target, profile.margin):
+        return Layout(full, upright, upright, margin_skipped=True)
+    if isinstance(rule, Stretch):
+        return Layout(full, target, target)
+    if isinstance(rule, Cover):
+        return Layout(centre_crop(upright, target), target, target)
+    fitted = fit_inside(upright, target)
+    if isinstance(rule, Fit):
+        return Layout(full, fitted, fitted)
+    return _letterbox(full, fitted, rule)
+
+
+def _letterbox(full: Box, fitted: Size, rule: Pad) -> Layout:
+    canvas = (rule.width, rule.height)
+    if rule.stride is not None:
+        stride = rule.stride
+        canvas = (
+            min(rule.width, math.ceil(fitted[0] / stride) * stride),
+            min(rule.height, math.ceil(fitted[1] / stride) * stride),
+        )
+    offset = ((canvas[0] - fitted[0]) // 2, (canvas[1] - fitted[1]) // 2)
+    return Layout(full, fitted, canvas, offset)
+
+
+def _shortest_edge(upright: Size, rule: ShortestEdge) -> Layout:
+    """The shorter side to `edge`, the longer int(edge * long / short), as torchvision and the
+    Hugging Face processors compute it; then the centre crop, top-left rounded down."""
+    width, height = upright
+    short, long = min(width, height), max(width, height)
+    new_long = int(rule.edge * long / short)
+    whole = (rule.edge, new_long) if width <= height else (new_long, rule.edge)
+    crop = rule.crop
+    left, top = (whole[0] - crop[0]) // 2, (whole[1] - crop[1]) // 2
+    sx, sy = whole[0] / width, whole[1] / height
+    box = (left / sx, top / sy, (left + crop[0]) / sx, (top + crop[1]) / sy)
+    return Layout(box, crop, crop, resize_then_crop=(whole, (left, top)))

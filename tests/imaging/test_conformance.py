@@ -1,0 +1,65 @@
+"""The exact profiles do what they claim: the same pixels as the Hugging Face image
+processors (their PIL backend, which needs no torch), within 1 grey level before
+normalisation. torchvision is not compared: its wheels need torch, over this machine's size."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from imagescaler.imaging.preprocess import preprocess
+from imagescaler.imaging.profiles import BUILTIN_PROFILES, TensorOutput
+from tests.support.images import shared_image
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # "PyTorch was not found": the PIL backend does not need it
+    from transformers import CLIPImageProcessorPil
+    from transformers.image_utils import PILImageResampling
+
+# RGB photos: the processors take the upright picture as it is (no ICC conversion, no alpha
+# on white), which is what ours does for these.
+CORPUS = [
+    "hotdog_1400x1316.jpg",
+    "bird_1920x1080.jpg",
+    "leaf_3264x2448.jpg",
+    "phone_4032x3024_exif6.jpg",
+    "photo_550x368.webp",
+]
+REFERENCES = {
+    "imagenet-224": lambda: CLIPImageProcessorPil(
+        size={"shortest_edge": 256},
+        crop_size={"height": 224, "width": 224},
+        resample=PILImageResampling.BILINEAR,
+        image_mean=[0.485, 0.456, 0.406],
+        image_std=[0.229, 0.224, 0.225],
+    ),
+    "clip-224": CLIPImageProcessorPil,  # its defaults are CLIP's: bicubic 224, crop 224
+}
+
+
+def levels(tensor: np.ndarray, output: TensorOutput) -> np.ndarray:
+    """A normalised CHW tensor back to 0-255 levels."""
+    assert output.mean is not None and output.std is not None
+    mean = np.asarray(output.mean).reshape(-1, 1, 1)
+    std = np.asarray(output.std).reshape(-1, 1, 1)
+    return (tensor.astype(np.float64) * std + mean) / output.rescale
+
+
+@pytest.mark.parametrize("name", list(REFERENCES))
+@pytest.mark.parametrize("photo", CORPUS)
+def test_exact_profiles_match_the_hugging_face_processors(name: str, photo: str) -> None:
+    profile = BUILTIN_PROFILES[name]
+    data = shared_image(photo)
+    ours = preprocess(data, profile).array
+    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    theirs = REFERENCES[name]()(images=upright, return_tensors="np")["pixel_values"][0]
+    assert ours is not None and ours.shape == theirs.shape == (3, 224, 224)
+    assert isinstance(profile.output, TensorOutput)
+    difference = np.abs(levels(ours, profile.output) - levels(theirs, profile.output))
+    assert difference.max() <= 1.0 + 1e-3, f"{difference.max():.3f} levels apart"
+    # In practice identical: the same PIL resize on the same decoded pixels.
+    assert np.allclose(ours, theirs, atol=1e-4)

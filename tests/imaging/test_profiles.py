@@ -1,0 +1,89 @@
+"""Profiles: references that change with anything that decides the pixels, and TOML files
+whose mistakes are named by profile and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imagescaler.imaging import profiles
+from imagescaler.imaging.profiles import (
+    BUILTIN_PROFILES,
+    Profile,
+    ProfilesFileError,
+    Stretch,
+    load_profiles,
+)
+
+GOOD = """
+[profiles.my-resnet]
+version = 3
+colour = "RGB"
+resample = "bicubic"
+fidelity = "exact"
+size = { rule = "shortest_edge", edge = 232, crop = [224, 224] }
+output = { kind = "tensor", dtype = "float16", layout = "HWC", mean = [0.5], std = [0.5] }
+
+[profiles.thumbs]
+version = 1
+colour = "L"
+size = { rule = "pad", width = 320, height = 240, fill = 0, stride = 32 }
+output = { kind = "image", format = "webp", quality = 80 }
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "profiles.toml"
+    path.write_text(text)
+    return path
+
+
+def test_builtin_references_have_name_version_and_hash() -> None:
+    assert set(BUILTIN_PROFILES) == {"imagenet-224", "clip-224", "yolo-640"}
+    for name, profile in BUILTIN_PROFILES.items():
+        reference = profile.reference
+        assert (
+            reference.startswith(f"{name}@{profile.version}#")
+            and len(reference.split("#")[1]) == 12
+        )
+
+
+def test_the_reference_changes_with_parameters_and_pixel_libraries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    base = Profile(name="p", version=1, size=Stretch(width=10, height=10))
+    before = base.reference
+    assert before == Profile(name="p", version=1, size=Stretch(width=10, height=10)).reference
+    assert before != base.model_copy(update={"resample": "bicubic"}).reference
+    assert before != base.model_copy(update={"version": 2}).reference
+    assert before == base.model_copy(update={"description": "words only"}).reference
+    monkeypatch.setitem(profiles.PIXEL_LIBRARIES, "pillow", "0.0.0")  # a Pillow upgrade
+    assert base.reference != before
+
+
+def test_a_profiles_file_loads(tmp_path: Path) -> None:
+    loaded = load_profiles(write(tmp_path, GOOD))
+    assert set(loaded) == {"my-resnet", "thumbs"}
+    assert loaded["thumbs"].size.rule == "pad" and loaded["thumbs"].is_tensor is False
+    assert loaded["my-resnet"].reference.startswith("my-resnet@3#")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (GOOD.replace("edge = 232", "edge = 0"), "profile 'my-resnet': size.shortest_edge.edge"),
+        (GOOD.replace('dtype = "float16"', 'dtype = "int64"'), "'my-resnet': output.tensor.dtype"),
+        (GOOD.replace("crop = [224, 224]", "crop = [300, 224]"), "must fit in the shortest edge"),
+        (GOOD.replace("fill = 0", "fill = 300"), "'thumbs': size.pad.fill"),
+        (GOOD.replace("mean = [0.5]", "mean = [0.5, 0.5]"), "needs 1 or 3 values"),
+        (GOOD.replace('colour = "L"', 'colour = "CMYK"'), "'thumbs': colour"),
+        (GOOD.replace("version = 1", "versoin = 1"), "'thumbs': version: Field required"),
+        ("[profiles.yolo-640]\nversion = 2\nsize = {rule='fit', width=1, height=1}\n", "built-in"),
+        ("profiles = 3\n", "no [profiles.NAME] tables"),
+        ("[profiles.x\n", "profiles file"),
+    ],
+)
+def test_a_mistake_names_the_profile_and_the_field(tmp_path: Path, text: str, named: str) -> None:
+    with pytest.raises(ProfilesFileError, match=named.replace("[", r"\[").replace(".", r"\.")):
+        load_profiles(write(tmp_path, text))
