@@ -8,11 +8,17 @@ from prometheus_client import CollectorRegistry
 
 from grpc_api.download import Downloader
 from grpc_api.image_service_client import ImageServiceClient
-from grpc_api.servicer import SERVICE_NAME, ImageScalerServicer
+from grpc_api.image_sources import ImageSources
+from grpc_api.preprocessor import SERVICE_NAME as PREPROCESSOR
+from grpc_api.preprocessor import PreprocessorServicer
+from grpc_api.profile_catalog import ProfileCatalog
+from grpc_api.servicer import SERVICE_NAME as SCALER
+from grpc_api.servicer import ImageScalerServicer
 from grpc_api.settings import ApiSettings
 from grpc_api.url_policy import AddressPolicy
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from imagescaler.imaging.formats import configure_pillow
+from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
+from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
 from imagescaler.runtime.image_metrics import ImageMetrics
 
@@ -34,11 +40,21 @@ async def create_server(
     images = ImageServiceClient(
         settings.image_service, settings.max_message_bytes, settings.image_service_timeout, registry
     )
-    servicer = ImageScalerServicer(settings, downloader, images, ImageMetrics(registry, "api"))
+    metrics = ImageMetrics(registry, "api")
+    sources = ImageSources(downloader, metrics)
+    scaler = ImageScalerServicer(settings, sources, images, metrics)
+    preprocessor = PreprocessorServicer(
+        ProfileCatalog.from_settings(settings),
+        sources,
+        images,
+        Limits(settings.max_image_bytes, settings.max_pixels),
+        settings.stream_window,
+    )
 
     def add_servicers(server: Any) -> list[str]:
-        api_grpc.add_ImageScalerServicer_to_server(servicer, server)
-        return [SERVICE_NAME]
+        api_grpc.add_ImageScalerServicer_to_server(scaler, server)
+        pre_grpc.add_PreprocessorServicer_to_server(preprocessor, server)
+        return [SCALER, PREPROCESSOR]
 
     return await start_service(settings, add_servicers, [downloader.close, images.close], registry)
 

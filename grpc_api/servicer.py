@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import time
+import asyncio
 
 import grpc
 
-from grpc_api.download import Downloader
 from grpc_api.image_service_client import ImageServiceClient
+from grpc_api.image_sources import ImageSources
 from grpc_api.scaling import decide_scaling
 from grpc_api.settings import ApiSettings
 from grpc_stubs import image_service_v1_pb2 as image_pb
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from imagescaler.imaging.formats import Limits, read_header
-from imagescaler.runtime.errors import InvalidRequest
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.request_context import annotate
 
@@ -37,12 +36,12 @@ class ImageScalerServicer(api_grpc.ImageScalerServicer):
     def __init__(
         self,
         settings: ApiSettings,
-        downloader: Downloader,
+        sources: ImageSources,
         images: ImageServiceClient,
         metrics: ImageMetrics | None = None,
     ) -> None:
         self._settings = settings
-        self._downloader = downloader
+        self._sources = sources
         self._images = images
         self._metrics = metrics
         self._limits = Limits(settings.max_image_bytes, settings.max_pixels)
@@ -50,9 +49,10 @@ class ImageScalerServicer(api_grpc.ImageScalerServicer):
     async def ScaleImage(
         self, request: api_pb.ScaleImageRequest, context: grpc.aio.ServicerContext
     ) -> api_pb.ScaleImageReply:
-        data = await self._obtain_bytes(request.image)
-        # Header only: no pixels are decoded here, so the event loop is not held up.
-        header = read_header(data, self._limits)
+        image = request.image
+        data = await self._sources.obtain(image.content, image.source.http_uri)
+        # Header only, and in a thread: untrusted bytes never hold up the event loop.
+        header = await asyncio.to_thread(read_header, data, self._limits)
         width, height = header.upright_size
         scale = decide_scaling((width, height), self._settings.target_size, self._settings.margin)
         annotate(
@@ -66,21 +66,6 @@ class ImageScalerServicer(api_grpc.ImageScalerServicer):
         if self._metrics is not None:
             self._metrics.output_bytes.observe(len(reply.image))
         return api_pb.ScaleImageReply(content=reply.image)
-
-    async def _obtain_bytes(self, image: api_pb.Image) -> bytes:
-        if image.content:
-            content: bytes = image.content
-            return content
-        url = image.source.http_uri.strip()
-        if not url:
-            raise InvalidRequest(
-                "no image: set image.content to the bytes or image.source.http_uri to a URL"
-            )
-        started = time.perf_counter()
-        data = await self._downloader.fetch(url)
-        if self._metrics is not None:
-            self._metrics.observe_stages({"download": time.perf_counter() - started})
-        return data
 
     def _image_request(self, data: bytes, scale: bool) -> image_pb.ProcessRequest:
         settings = self._settings

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
+from imagescaler.imaging.profiles import load_profiles
 from imagescaler.runtime.settings import (
     API_METRICS_PORT,
     API_PORT,
@@ -94,3 +96,16 @@ class ApiSettings(GrpcServiceSettings):
     image_service_timeout: float = Field(
         30.0, gt=0, description="deadline in seconds for each call to the image service"
     )
+    profiles_file: Path | None = Field(
+        None, description="TOML file of preprocessing profiles, beside the built-in ones"
+    )
+    stream_window: int = Field(
+        8, ge=1, le=256, description="images of one PreprocessStream in work at once"
+    )
+
+    @field_validator("profiles_file")
+    @classmethod
+    def _profiles_load(cls, path: Path | None) -> Path | None:
+        if path is not None:
+            load_profiles(path)  # a mistake stops the service, naming profile and field
+        return path

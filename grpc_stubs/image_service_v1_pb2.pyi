@@ -1,3 +1,4 @@
+from grpc_stubs import preprocess_v1_pb2 as _preprocess_v1_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -91,3 +92,11 @@ class ProcessReply(_message.Message):
     scaled: bool
     grayscaled: bool
     def __init__(self, image: _Optional[bytes] = ..., result: _Optional[_Union[ImageInfo, _Mapping]] = ..., source: _Optional[_Union[ImageInfo, _Mapping]] = ..., scaled: _Optional[bool] = ..., grayscaled: _Optional[bool] = ...) -> None: ...
+
+class PreprocessJob(_message.Message):
+    __slots__ = ("image", "profile_json")
+    IMAGE_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_JSON_FIELD_NUMBER: _ClassVar[int]
+    image: bytes
+    profile_json: str
+    def __init__(self, image: _Optional[bytes] = ..., profile_json: _Optional[str] = ...) -> None: ...

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from grpc_stubs import image_service_v1_pb2 as grpc__stubs_dot_image__service__v1__pb2
+from grpc_stubs import preprocess_v1_pb2 as grpc__stubs_dot_preprocess__v1__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -39,6 +40,11 @@ class ImageServiceStub:
                 request_serializer=grpc__stubs_dot_image__service__v1__pb2.ProcessRequest.SerializeToString,
                 response_deserializer=grpc__stubs_dot_image__service__v1__pb2.ProcessReply.FromString,
                 _registered_method=True)
+        self.Preprocess = channel.unary_unary(
+                '/imagescaler.image.v1.ImageService/Preprocess',
+                request_serializer=grpc__stubs_dot_image__service__v1__pb2.PreprocessJob.SerializeToString,
+                response_deserializer=grpc__stubs_dot_preprocess__v1__pb2.PreprocessReply.FromString,
+                _registered_method=True)
 
 
 class ImageServiceServicer:
@@ -51,6 +57,14 @@ class ImageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Preprocess(self, request, context):
+        """One image through a profile the API sends in full; the reply is the public one, which
+        the API passes on as it is.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ImageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +72,11 @@ def add_ImageServiceServicer_to_server(servicer, server):
                     servicer.Process,
                     request_deserializer=grpc__stubs_dot_image__service__v1__pb2.ProcessRequest.FromString,
                     response_serializer=grpc__stubs_dot_image__service__v1__pb2.ProcessReply.SerializeToString,
+            ),
+            'Preprocess': grpc.unary_unary_rpc_method_handler(
+                    servicer.Preprocess,
+                    request_deserializer=grpc__stubs_dot_image__service__v1__pb2.PreprocessJob.FromString,
+                    response_serializer=grpc__stubs_dot_preprocess__v1__pb2.PreprocessReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +106,33 @@ class ImageService:
             '/imagescaler.image.v1.ImageService/Process',
             grpc__stubs_dot_image__service__v1__pb2.ProcessRequest.SerializeToString,
             grpc__stubs_dot_image__service__v1__pb2.ProcessReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Preprocess(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/imagescaler.image.v1.ImageService/Preprocess',
+            grpc__stubs_dot_image__service__v1__pb2.PreprocessJob.SerializeToString,
+            grpc__stubs_dot_preprocess__v1__pb2.PreprocessReply.FromString,
             options,
             channel_credentials,
             insecure,

@@ -8,9 +8,12 @@ import grpc
 
 from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
+from grpc_stubs import preprocess_v1_pb2 as pre_pb
+from image_service.preprocess_replies import preprocess_reply, profile_from_job
 from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.formats import Limits
 from imagescaler.imaging.geometry import ResizeMode, ResizeSpec
+from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.processing import (
     DEFAULT_QUALITY,
     ProcessedImage,
@@ -54,6 +57,20 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
         result = await self._pool.run(process_image, request.image, options, self._limits)
         self._record(len(request.image), result)
         return reply_from_result(result)
+
+    async def Preprocess(
+        self, request: pb.PreprocessJob, context: grpc.aio.ServicerContext
+    ) -> pre_pb.PreprocessReply:
+        if not request.image:
+            raise InvalidRequest("no image: the job carries no image bytes")
+        profile = profile_from_job(request.profile_json)
+        annotate(bytes_in=len(request.image), profile=profile.name)
+        result = await self._pool.run(preprocess, request.image, profile, self._limits)
+        width, height = result.geometry.upright_size
+        annotate(size_in=f"{width}x{height}", format=result.source_format)
+        if self._metrics is not None:
+            self._metrics.observe_input(len(request.image), width, height, result.source_format)
+        return preprocess_reply(result)
 
     def _record(self, size: int, result: ProcessedImage) -> None:
         width, height = result.source.upright_size

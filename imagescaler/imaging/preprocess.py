@@ -38,6 +38,7 @@ class Result:
 
     profile: str  # name@version#hash
     geometry: Geometry
+    source_format: str  # JPEG, PNG, ... as read from the header
     array: np.ndarray | None = None
     data: bytes | None = None
     format: str | None = None  # JPEG, PNG or WEBP, for image profiles
@@ -71,11 +72,11 @@ def preprocess(data: bytes, profile: Profile, limits: Limits = DEFAULT_LIMITS) -
     )
     output = profile.output
     if isinstance(output, TensorOutput):
-        return Result(profile.reference, geometry, array=to_tensor(pixels, output))
+        return Result(profile.reference, geometry, header.format, array=to_tensor(pixels, output))
     assert isinstance(output, ImageOutput)
     image_format = output.format.upper()
     encoded = encode(pixels, image_format, output.quality)
-    return Result(profile.reference, geometry, data=encoded, format=image_format)
+    return Result(profile.reference, geometry, header.format, data=encoded, format=image_format)
 
 
 def _decode_plan(header: ImageHeader, layout: Layout, profile: Profile) -> ResizePlan | None:

@@ -209,6 +209,7 @@ SizeRuleName = Literal["stretch", "fit", "cover", "pad"]
 
 
 def default_profile(
+    *,
     target: tuple[int, int] = (1024, 768),
     grayscale: bool = True,
     resize_mode: SizeRuleName = "stretch",

@@ -10,7 +10,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import CollectorRegistry
 
 from imagescaler.runtime.errors import UpstreamError
-from imagescaler.runtime.grpc_interceptors import REASON_KEY, ClientInterceptor
+from imagescaler.runtime.grpc_interceptor_base import REASON_KEY
+from imagescaler.runtime.grpc_interceptors import ClientInterceptor
 from imagescaler.runtime.grpc_metrics import GrpcMetrics
 from imagescaler.runtime.grpc_options import client_options
 

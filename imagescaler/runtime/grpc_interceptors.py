@@ -1,5 +1,5 @@
 """gRPC interceptors, one job each: request context, log line, metrics, errors to status and
-drain on the server; request id and metrics on the client.
+drain on the server (around unary and streaming calls); request id and metrics on the client.
 
 Server order, outermost first: RequestContext -> RequestLog -> Metrics -> ErrorStatus ->
 Drain -> the servicer. ErrorStatus is the one place a ServiceError becomes a status."""
@@ -9,13 +9,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import grpc
 
 from imagescaler.runtime.errors import ServiceError, ShuttingDown, reason_of, status_name_of
+from imagescaler.runtime.grpc_interceptor_base import (
+    REASON_KEY,
+    Behaviour,
+    CallInterceptor,
+    Drain,
+    StreamBehaviour,
+    code_name,
+    on_finish,
+)
 from imagescaler.runtime.grpc_metrics import GrpcMetrics, split_method
 from imagescaler.runtime.request_context import (
     REQUEST_ID_HEADER,
@@ -27,69 +35,9 @@ from imagescaler.runtime.request_context import (
 from imagescaler.runtime.request_log import log_request
 
 logger = logging.getLogger(__name__)
-REASON_KEY = "imagescaler-reason"
-HEALTH_SERVICE = "grpc.health.v1.Health"
-Behaviour = Callable[[Any, Any], Awaitable[Any]]
 
 
-class Drain:
-    """Set when the server starts shutting down: new work is refused, health still answers."""
-
-    def __init__(self) -> None:
-        self.active = False
-
-
-class UnaryInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
-    """Wraps every unary-unary call but health checks (probed every second) in around()."""
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        service, method = split_method(details.method)
-        if service == HEALTH_SERVICE:
-            return handler
-        behaviour: Behaviour = handler.unary_unary
-
-        async def intercepted(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            return await self.around(behaviour, request, context, service, method)
-
-        return grpc.unary_unary_rpc_method_handler(
-            intercepted,  # a coroutine function: grpc awaits only what inspect says it must
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
-
-    async def around(
-        self, behaviour: Behaviour, request: Any, context: Any, service: str, method: str
-    ) -> Any:
-        raise NotImplementedError
-
-
-@contextmanager
-def on_finish(context: Any, finish: Callable[[str], None]) -> Iterator[None]:
-    """Call finish(status name) once the call inside has ended, however it ended."""
-    code = "OK"
-    try:
-        yield
-    except grpc.aio.AbortError:
-        code = _code_name(context.code())
-        raise
-    except asyncio.CancelledError:
-        code = "CANCELLED"
-        raise
-    except BaseException:
-        code = "UNKNOWN"
-        raise
-    finally:
-        finish(code)
-
-
-class RequestContextInterceptor(UnaryInterceptor):
+class RequestContextInterceptor(CallInterceptor):
     """The caller's request id (or a new one), and empty fields for the log line."""
 
     async def around(
@@ -98,8 +46,15 @@ class RequestContextInterceptor(UnaryInterceptor):
         begin_request(dict(context.invocation_metadata() or ()).get(REQUEST_ID_HEADER))
         return await behaviour(request, context)
 
+    async def around_stream(
+        self, behaviour: StreamBehaviour, requests: Any, context: Any, service: str, method: str
+    ) -> AsyncIterator[Any]:
+        begin_request(dict(context.invocation_metadata() or ()).get(REQUEST_ID_HEADER))
+        async for reply in behaviour(requests, context):
+            yield reply
 
-class RequestLogInterceptor(UnaryInterceptor):
+
+class RequestLogInterceptor(CallInterceptor):
     """One log line per call, with the fields the servicer annotated."""
 
     async def around(
@@ -119,8 +74,29 @@ class RequestLogInterceptor(UnaryInterceptor):
         with on_finish(context, finish):
             return await behaviour(request, context)
 
+    async def around_stream(
+        self, behaviour: StreamBehaviour, requests: Any, context: Any, service: str, method: str
+    ) -> AsyncIterator[Any]:
+        started = time.perf_counter()
+        replies = 0
 
-class MetricsInterceptor(UnaryInterceptor):
+        def finish(code: str) -> None:
+            log_request(
+                request_id=current_request_id(),
+                method=f"{service}/{method}",
+                status=code,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                replies=replies,
+                **request_fields(),
+            )
+
+        with on_finish(context, finish):
+            async for reply in behaviour(requests, context):
+                replies += 1
+                yield reply
+
+
+class MetricsInterceptor(CallInterceptor):
     """Counts and times every call, and counts refusals by reason."""
 
     def __init__(self, metrics: GrpcMetrics) -> None:
@@ -141,8 +117,21 @@ class MetricsInterceptor(UnaryInterceptor):
         with on_finish(context, finish):
             return await behaviour(request, context)
 
+    async def around_stream(
+        self, behaviour: StreamBehaviour, requests: Any, context: Any, service: str, method: str
+    ) -> AsyncIterator[Any]:
+        self._metrics.begin(service, method)
+        started = time.perf_counter()
 
-class ErrorStatusInterceptor(UnaryInterceptor):
+        def finish(code: str) -> None:
+            self._metrics.end(service, method, code, time.perf_counter() - started)
+
+        with on_finish(context, finish):
+            async for reply in behaviour(requests, context):
+                yield reply
+
+
+class ErrorStatusInterceptor(CallInterceptor):
     """The one place a ServiceError becomes a status (and a reason in the trailing metadata);
     anything unexpected is logged with its traceback and answered INTERNAL."""
 
@@ -161,8 +150,24 @@ class ErrorStatusInterceptor(UnaryInterceptor):
             logger.exception("unexpected error in /%s/%s", service, method)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
+    async def around_stream(
+        self, behaviour: StreamBehaviour, requests: Any, context: Any, service: str, method: str
+    ) -> AsyncIterator[Any]:
+        try:
+            async for reply in behaviour(requests, context):
+                yield reply
+        except ServiceError as error:
+            annotate(reason=reason_of(error))
+            context.set_trailing_metadata(((REASON_KEY, reason_of(error)),))
+            await context.abort(grpc.StatusCode[status_name_of(error)], error.message)
+        except (grpc.aio.AbortError, asyncio.CancelledError, GeneratorExit):
+            raise
+        except Exception:
+            logger.exception("unexpected error in /%s/%s", service, method)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
-class DrainInterceptor(UnaryInterceptor):
+
+class DrainInterceptor(CallInterceptor):
     """While draining, new work is refused with UNAVAILABLE, which clients retry elsewhere."""
 
     def __init__(self, drain: Drain) -> None:
@@ -175,8 +180,16 @@ class DrainInterceptor(UnaryInterceptor):
             raise ShuttingDown("this replica is shutting down; retry (another replica)")
         return await behaviour(request, context)
 
+    async def around_stream(
+        self, behaviour: StreamBehaviour, requests: Any, context: Any, service: str, method: str
+    ) -> AsyncIterator[Any]:
+        if self._drain.active:
+            raise ShuttingDown("this replica is shutting down; retry (another replica)")
+        async for reply in behaviour(requests, context):
+            yield reply
 
-def server_interceptors(metrics: GrpcMetrics, drain: Drain) -> list[UnaryInterceptor]:
+
+def server_interceptors(metrics: GrpcMetrics, drain: Drain) -> list[CallInterceptor]:
     return [
         RequestContextInterceptor(),
         RequestLogInterceptor(),
@@ -206,12 +219,8 @@ class ClientInterceptor(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[m
         code = "UNKNOWN"
         try:
             call = await continuation(details, request)
-            code = _code_name(await call.code())
+            code = code_name(await call.code())
             return call
         finally:
             if self._metrics:
                 self._metrics.end(service, name, code, time.perf_counter() - started)
-
-
-def _code_name(code: Any) -> str:
-    return code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"

@@ -14,7 +14,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
-from imagescaler.runtime.grpc_interceptors import Drain, server_interceptors
+from imagescaler.runtime.grpc_interceptor_base import Drain
+from imagescaler.runtime.grpc_interceptors import server_interceptors
 from imagescaler.runtime.grpc_metrics import GrpcMetrics
 from imagescaler.runtime.grpc_options import server_options
 from imagescaler.runtime.logging_setup import configure_logging

@@ -49,6 +49,17 @@ def test_invalid_settings_refuse_to_start_naming_the_setting(
     assert "invalid configuration" in result.stderr and named in result.stderr
 
 
+def test_a_bad_profiles_file_stops_the_api_naming_the_profile_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "profiles.toml"
+    bad.write_text(
+        "[profiles.mine]\nversion = 1\nsize = { rule = 'cover', width = 0, height = 9 }\n"
+    )
+    result = run("api", "--profiles-file", str(bad))
+    assert result.returncode != 0
+    assert "--profiles-file / IMAGESCALER_API_PROFILES_FILE" in result.stderr
+    assert "profile 'mine': size.cover.width" in result.stderr
+
+
 def test_readme_configuration_table_matches_the_settings() -> None:
     readme = (ROOT / "README.md").read_text()
     assert replace_in(readme) == readme, (

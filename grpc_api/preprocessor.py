@@ -1,0 +1,134 @@
+"""imagescaler.preprocess.v1.Preprocessor: images through named profiles, one at a time or as
+a stream; the profiles; header facts. The pixel work is the image service's."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import grpc
+
+from grpc_api.image_service_client import ImageServiceClient
+from grpc_api.image_sources import ImageSources
+from grpc_api.profile_catalog import ProfileCatalog
+from grpc_stubs import image_service_v1_pb2 as image_pb
+from grpc_stubs import preprocess_v1_pb2 as pre_pb
+from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
+from imagescaler.imaging.formats import Limits, read_header
+from imagescaler.imaging.inspection import inspect_image
+from imagescaler.runtime.errors import ServiceError, reason_of, status_name_of
+from imagescaler.runtime.request_context import annotate
+
+logger = logging.getLogger(__name__)
+SERVICE_NAME = pre_pb.DESCRIPTOR.services_by_name["Preprocessor"].full_name
+
+
+class PreprocessorServicer(pre_grpc.PreprocessorServicer):
+    def __init__(
+        self,
+        profiles: ProfileCatalog,
+        sources: ImageSources,
+        images: ImageServiceClient,
+        limits: Limits,
+        stream_window: int,
+    ) -> None:
+        self._profiles = profiles
+        self._sources = sources
+        self._images = images
+        self._limits = limits
+        self._stream_window = stream_window
+
+    async def Preprocess(
+        self, request: pre_pb.PreprocessRequest, context: grpc.aio.ServicerContext
+    ) -> pre_pb.PreprocessReply:
+        annotate(profile=request.profile or "default")
+        return await self._preprocess(request.image, request.profile)
+
+    async def PreprocessStream(
+        self, requests: AsyncIterator[pre_pb.StreamRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pre_pb.StreamReply]:
+        """At most stream_window images in work; the next request is read only when one
+        finishes, so HTTP/2 flow control slows a client that sends faster than we work."""
+        window = asyncio.Semaphore(self._stream_window)
+        replies: asyncio.Queue[pre_pb.StreamReply | None] = asyncio.Queue()
+        feeder = asyncio.create_task(self._feed(requests, window, replies))
+        try:
+            while (reply := await replies.get()) is not None:
+                yield reply
+            await feeder  # a failure of the request stream itself ends the call with it
+        finally:
+            feeder.cancel()
+
+    async def _feed(
+        self,
+        requests: AsyncIterator[pre_pb.StreamRequest],
+        window: asyncio.Semaphore,
+        replies: asyncio.Queue[pre_pb.StreamReply | None],
+    ) -> None:
+        items: set[asyncio.Task[None]] = set()
+        try:
+            async for item in requests:
+                await window.acquire()
+                task = asyncio.create_task(self._one(item, window, replies))
+                items.add(task)
+                task.add_done_callback(items.discard)
+            await asyncio.gather(*items)
+        finally:
+            for task in items:
+                task.cancel()
+            await replies.put(None)
+
+    async def _one(
+        self,
+        item: pre_pb.StreamRequest,
+        window: asyncio.Semaphore,
+        replies: asyncio.Queue[pre_pb.StreamReply | None],
+    ) -> None:
+        try:
+            result = await self._preprocess(item.image, item.profile)
+            reply = pre_pb.StreamReply(id=item.id, code=grpc.StatusCode.OK.value[0], result=result)
+        except ServiceError as error:
+            code = grpc.StatusCode[status_name_of(error)].value[0]
+            reply = pre_pb.StreamReply(
+                id=item.id, code=code, reason=reason_of(error), message=error.message
+            )
+        except Exception:
+            logger.exception("unexpected error on stream item %r", item.id)
+            code = grpc.StatusCode.INTERNAL.value[0]
+            reply = pre_pb.StreamReply(
+                id=item.id, code=code, reason="internal", message="internal error"
+            )
+        finally:
+            window.release()
+        await replies.put(reply)
+
+    async def _preprocess(self, image: pre_pb.ImageInput, name: str) -> pre_pb.PreprocessReply:
+        profile = self._profiles.get(name)
+        data = await self._sources.obtain(image.content, image.url)
+        await asyncio.to_thread(read_header, data, self._limits)  # limits, before any transfer
+        job = image_pb.PreprocessJob(image=data, profile_json=profile.model_dump_json())
+        return await self._images.preprocess(job)
+
+    async def ListProfiles(
+        self, request: pre_pb.ListProfilesRequest, context: grpc.aio.ServicerContext
+    ) -> pre_pb.ListProfilesReply:
+        return pre_pb.ListProfilesReply(
+            profiles=[
+                pre_pb.ProfileInfo(
+                    name=profile.name,
+                    version=profile.version,
+                    ref=profile.reference,
+                    description=profile.description,
+                    spec_json=profile.model_dump_json(exclude={"description"}),
+                )
+                for profile in self._profiles.all()
+            ]
+        )
+
+    async def Inspect(
+        self, request: pre_pb.InspectRequest, context: grpc.aio.ServicerContext
+    ) -> pre_pb.InspectReply:
+        data = await self._sources.obtain(request.image.content, request.image.url)
+        facts = await asyncio.to_thread(inspect_image, data, self._limits)
+        return pre_pb.InspectReply(**facts.as_dict())

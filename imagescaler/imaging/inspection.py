@@ -1,0 +1,57 @@
+"""What an image's header says, without decoding a pixel: for /v1/inspect and Inspect."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from PIL import Image
+
+from imagescaler.imaging.formats import Limits, open_image
+
+_BITS_BY_MODE = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    format: str
+    stored_size: tuple[int, int]
+    upright_size: tuple[int, int]
+    orientation: int
+    mode: str
+    bit_depth: int  # per channel, as stored
+    frames: int
+    icc_profile: bool
+    bytes: int
+
+    def as_dict(self) -> dict[str, Any]:
+        facts = asdict(self)
+        facts["stored_size"], facts["upright_size"] = (
+            list(self.stored_size),
+            list(self.upright_size),
+        )
+        return facts
+
+
+def inspect_image(data: bytes, limits: Limits) -> ImageFacts:
+    """The header's facts; the same checks (format, bytes, pixels) as any request."""
+    image, header = open_image(data, limits)
+    with image:
+        return ImageFacts(
+            format=header.format,
+            stored_size=(header.stored_width, header.stored_height),
+            upright_size=header.upright_size,
+            orientation=header.orientation,
+            mode=image.mode,
+            bit_depth=_bit_depth(image, data),
+            frames=int(getattr(image, "n_frames", 1)),
+            icc_profile=bool(image.info.get("icc_profile")),
+            bytes=len(data),
+        )
+
+
+def _bit_depth(image: Image.Image, data: bytes) -> int:
+    if image.format == "PNG" and len(data) > 24:
+        return data[24]  # IHDR: Pillow opens 16-bit colour PNGs as 8-bit modes
+    bits = getattr(image, "bits", None)  # JPEG's sample precision
+    return int(bits) if isinstance(bits, int) else _BITS_BY_MODE.get(image.mode, 8)
