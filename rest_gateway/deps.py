@@ -70,3 +70,11 @@ async def authenticate(request: Request, token: TokenDep, identity: IdentityDep)
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]
+
+
+def admit(caller: Caller, metrics: HttpMetrics) -> str:
+    """In a rate-limited route's body (the limit has counted the attempt by now): the
+    subject, or the refusal, counted by reason."""
+    if caller.subject is None:
+        metrics.auth_failures.labels(caller.failure_reason).inc()
+    return caller.require()

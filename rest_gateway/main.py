@@ -24,7 +24,7 @@ from rest_gateway.identity import build_identity
 from rest_gateway.limits import build_limiter, limited_endpoints, subject_or_address
 from rest_gateway.observability import HttpMetrics, ObservingMiddleware
 from rest_gateway.request_id import RequestIdMiddleware
-from rest_gateway.routes import health, images, page, tokens
+from rest_gateway.routes import health, images, page, preprocessing, tokens
 from rest_gateway.scaler_api_client import ScalerApiClient
 from rest_gateway.settings import GatewaySettings
 
@@ -78,15 +78,20 @@ def create_app(
     app.state.metrics = metrics
     app.state.registry = registry
     app.state.limiter = limiter
+    per_caller = subject_or_address(limiter)
     app.state.limited_endpoints = limited_endpoints(
         limiter,
         {
-            "scale": (images.scale, settings.rate_limit, subject_or_address(limiter)),
+            "scale": (images.scale, settings.rate_limit, per_caller),
+            "preprocess": (preprocessing.preprocess, settings.rate_limit, per_caller),
+            "profiles": (preprocessing.profiles, settings.rate_limit, per_caller),
+            "inspect": (preprocessing.inspect, settings.rate_limit, per_caller),
             "token": (tokens.token, settings.token_rate_limit, None),
         },
     )
     install_error_handlers(app)
     app.include_router(images.router)
+    app.include_router(preprocessing.router)
     if identity.issuer is not None and identity.users:
         app.include_router(tokens.router)
     app.include_router(health.router)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from PIL import Image
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
+from grpc_stubs import preprocess_v1_pb2 as pre_pb
+from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.runtime.errors import UpstreamError
 from imagescaler.runtime.grpc_client import UpstreamClient
 from rest_gateway.errors import from_upstream
@@ -45,6 +48,38 @@ class ScalerApiClient(UpstreamClient):
             raise from_upstream(error) from None
         elapsed = (time.perf_counter() - started) * 1000
         return describe(reply.content, elapsed)
+
+    async def preprocess(
+        self, content: bytes, url: str, profile: str
+    ) -> tuple[pre_pb.PreprocessReply, float]:
+        """The API's Preprocess, and the milliseconds it took."""
+        request = pre_pb.PreprocessRequest(image=image_input(content, url), profile=profile)
+        started = time.perf_counter()
+        reply: pre_pb.PreprocessReply = await self._preprocessor_call("Preprocess", request)
+        return reply, (time.perf_counter() - started) * 1000
+
+    async def list_profiles(self) -> pre_pb.ListProfilesReply:
+        reply: pre_pb.ListProfilesReply = await self._preprocessor_call(
+            "ListProfiles", pre_pb.ListProfilesRequest()
+        )
+        return reply
+
+    async def inspect(self, content: bytes, url: str) -> pre_pb.InspectReply:
+        request = pre_pb.InspectRequest(image=image_input(content, url))
+        reply: pre_pb.InspectReply = await self._preprocessor_call("Inspect", request)
+        return reply
+
+    async def _preprocessor_call(self, method: str, request: object) -> Any:
+        try:
+            return await self.call(
+                getattr(pre_grpc.PreprocessorStub(self.channel), method), request
+            )
+        except UpstreamError as error:
+            raise from_upstream(error) from None
+
+
+def image_input(content: bytes, url: str) -> pre_pb.ImageInput:
+    return pre_pb.ImageInput(content=content) if content else pre_pb.ImageInput(url=url)
 
 
 def describe(content: bytes, api_milliseconds: float) -> ScaledImage:

@@ -53,6 +53,8 @@ ERROR_DESCRIPTIONS = {
     400: "Invalid request (no image, a malformed URL or body)",
     401: "Missing, expired or invalid bearer token",
     403: "The URL was refused by policy (not public, not http/https)",
+    404: "No profile has that name (the answer lists the known ones)",
+    406: "The profile's output cannot be given in the Accept'ed type",
     413: "The upload or image is over the byte or pixel limit",
     415: "Not an image, or a format that is not supported",
     422: "Fields missing or invalid, a damaged image, or a URL that could not be downloaded",
@@ -102,4 +104,64 @@ SCALE_SUCCESS: dict[int | str, dict[str, Any]] = {
         },
         "headers": IMAGE_HEADERS,
     }
+}
+
+PREPROCESS_HEADERS = {
+    "X-Imagescaler-Profile": {
+        "schema": {"type": "string"},
+        "description": "the profile's reference, name@version#hash",
+    },
+    "X-Imagescaler-Geometry": {
+        "schema": {"type": "string"},
+        "description": "compact JSON: sizes, crop box, scale, padding, both affine maps",
+    },
+    "Server-Timing": {"schema": {"type": "string"}, "description": "time spent in the API"},
+    "X-Request-ID": {"schema": {"type": "string"}, "description": "id of this request"},
+}
+PREPROCESS_SUCCESS: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The image (image profiles), a .npy (tensor profiles) or JSON",
+        "content": {
+            **{
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in ("image/jpeg", "image/png", "image/webp", "application/x-npy")
+            },
+            "application/json": {
+                "example": {
+                    "profile": "imagenet-224@1#cf2e36e4fcaf",
+                    "geometry": {
+                        "output_size": [224, 224],
+                        "crop_box": [189.0, 685.8, 2835.0, 3334.4],
+                    },
+                    "shape": [3, 224, 224],
+                    "dtype": "float32",
+                    "media_type": "application/x-npy",
+                    "data": "AAAgQQAA...",
+                }
+            },
+        },
+        "headers": PREPROCESS_HEADERS,
+    }
+}
+PROFILES_EXAMPLE = {
+    "profiles": [
+        {
+            "name": "yolo-640",
+            "version": 1,
+            "ref": "yolo-640@1#d56c0247be78",
+            "description": "YOLO: letterbox 640 on grey 114, RGB, float32 CHW in 0-1",
+            "spec": {"size": {"rule": "pad", "width": 640, "height": 640}},
+        }
+    ]
+}
+INSPECT_EXAMPLE = {
+    "format": "JPEG",
+    "stored_size": [4032, 3024],
+    "upright_size": [3024, 4032],
+    "orientation": 6,
+    "mode": "RGB",
+    "bit_depth": 8,
+    "frames": 1,
+    "icc_profile": True,
+    "bytes": 3970480,
 }

@@ -58,6 +58,8 @@ def preprocess(data: bytes, profile: Profile, limits: Limits = DEFAULT_LIMITS) -
     # Exact: decode RGB and convert, as PIL-based code does, not luma straight from the JPEG.
     decoded = decode(data, image, header, _decode_plan(header, layout, profile), gray and not exact)
     working = to_working_mode(decoded, gray, manage_colour=not exact)
+    if not gray and working.mode == "L":
+        working = working.convert("RGB")  # an RGB profile gives 3 channels, gray input or not
     pixels = render(working, header, layout, profile)
     geometry = Geometry(
         source_size=(header.stored_width, header.stored_height),

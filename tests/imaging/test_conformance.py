@@ -63,3 +63,18 @@ def test_exact_profiles_match_the_hugging_face_processors(name: str, photo: str)
     assert difference.max() <= 1.0 + 1e-3, f"{difference.max():.3f} levels apart"
     # In practice identical: the same PIL resize on the same decoded pixels.
     assert np.allclose(ours, theirs, atol=1e-4)
+
+
+def test_a_gray_photo_through_an_rgb_profile_has_three_equal_channels() -> None:
+    gray = Image.open(io.BytesIO(shared_image("bird_1920x1080.jpg"))).convert("L")
+    buffer = io.BytesIO()
+    gray.save(buffer, "JPEG", quality=95)
+    profile = BUILTIN_PROFILES["imagenet-224"]
+    ours = preprocess(buffer.getvalue(), profile).array
+    assert ours is not None and ours.shape == (3, 224, 224)
+    assert isinstance(profile.output, TensorOutput)
+    restored = levels(ours, profile.output)
+    assert np.allclose(restored[0], restored[1], atol=1e-3)
+    assert np.allclose(restored[1], restored[2], atol=1e-3)
+    theirs = REFERENCES["imagenet-224"]()(images=Image.open(buffer), return_tensors="np")
+    assert np.allclose(ours, theirs["pixel_values"][0], atol=1e-4)

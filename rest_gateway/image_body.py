@@ -1,0 +1,39 @@
+"""An image request's body: a multipart upload in field `file`, or JSON {"url": ...}."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from rest_gateway.errors import GatewayError
+from rest_gateway.schemas import ScaleUrlRequest
+
+
+async def read_image_body(request: Request) -> tuple[bytes, str]:
+    """The upload's bytes, or the URL from a JSON body."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "multipart/form-data":
+        return await _read_upload(request), ""
+    if media_type == "application/json":
+        try:
+            body = ScaleUrlRequest.model_validate_json(await request.body())
+        except ValidationError as error:
+            problems = "; ".join(p["msg"] for p in error.errors())
+            raise GatewayError(
+                400, "invalid_request", f"the JSON body is invalid: {problems}"
+            ) from None
+        return b"", body.url
+    raise GatewayError(
+        415,
+        "unsupported_media_type",
+        "send multipart/form-data with a `file` field, or application/json with a `url`",
+    )
+
+
+async def _read_upload(request: Request) -> bytes:
+    async with request.form(max_files=1, max_fields=4) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise GatewayError(400, "invalid_request", "the multipart body has no `file` field")
+        return await upload.read()

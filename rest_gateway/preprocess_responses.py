@@ -1,0 +1,81 @@
+"""The API's preprocess replies as HTTP answers: the image, a .npy, or JSON, by Accept."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from fastapi import Response
+from fastapi.responses import JSONResponse
+
+from grpc_stubs import preprocess_v1_pb2 as pre_pb
+from imagescaler.imaging.tensors import npy_header
+from rest_gateway.errors import GatewayError
+
+NPY = "application/x-npy"
+
+
+def geometry_dict(geometry: pre_pb.Geometry) -> dict[str, Any]:
+    def affine(values: Any) -> list[list[float]]:
+        return [list(values[:3]), list(values[3:6])]
+
+    return {
+        "source_size": list(geometry.source_size),
+        "orientation": geometry.orientation,
+        "upright_size": list(geometry.upright_size),
+        "decode_scale": geometry.decode_scale,
+        "crop_box": list(geometry.crop_box),
+        "scale": list(geometry.scale),
+        "padding": list(geometry.padding),
+        "output_size": list(geometry.output_size),
+        "margin_skipped": geometry.margin_skipped,
+        "output_to_source": affine(geometry.output_to_source),
+        "source_to_output": affine(geometry.source_to_output),
+    }
+
+
+def preprocess_response(reply: pre_pb.PreprocessReply, accept: str, api_ms: float) -> Response:
+    """JSON when asked for; else the image for image profiles, a .npy for tensor profiles."""
+    geometry = geometry_dict(reply.geometry)
+    headers = {
+        "X-Imagescaler-Profile": reply.profile,
+        "X-Imagescaler-Geometry": json.dumps(geometry, separators=(",", ":")),
+        "Server-Timing": f"api;dur={api_ms:.1f}",
+    }
+    is_tensor = reply.WhichOneof("output") == "tensor"
+    if "application/json" in accept:
+        return JSONResponse(json_body(reply, geometry, is_tensor), headers=headers)
+    if not is_tensor:
+        width, height = geometry["output_size"]
+        headers |= {"X-Image-Width": str(width), "X-Image-Height": str(height)}
+        return Response(reply.image.data, media_type=reply.image.media_type, headers=headers)
+    if accept and not any(kind in accept for kind in (NPY, "*/*")):
+        raise GatewayError(
+            406,
+            "not_acceptable",
+            f"profile {reply.profile} gives a tensor: accept {NPY} or application/json",
+        )
+    tensor = reply.tensor
+    header = npy_header(tuple(tensor.shape), tensor.dtype)
+    return Response(header + tensor.data, media_type=NPY, headers=headers)
+
+
+def json_body(
+    reply: pre_pb.PreprocessReply, geometry: dict[str, Any], is_tensor: bool
+) -> dict[str, Any]:
+    if is_tensor:
+        shape, dtype, data = list(reply.tensor.shape), reply.tensor.dtype, reply.tensor.data
+        media_type = NPY
+    else:
+        width, height = geometry["output_size"]
+        shape, dtype, data = [height, width], "encoded", reply.image.data
+        media_type = reply.image.media_type
+    return {
+        "profile": reply.profile,
+        "geometry": geometry,
+        "shape": shape,
+        "dtype": dtype,
+        "media_type": media_type,
+        "data": base64.b64encode(data).decode(),
+    }

@@ -1,0 +1,111 @@
+"""POST /v1/preprocess, GET /v1/profiles and POST /v1/inspect: the preprocessing service."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from rest_gateway.deps import ApiDep, CallerDep, MetricsDep, admit
+from rest_gateway.image_body import read_image_body
+from rest_gateway.limits import rate_limited
+from rest_gateway.preprocess_responses import preprocess_response
+from rest_gateway.schemas import (
+    INSPECT_EXAMPLE,
+    PREPROCESS_SUCCESS,
+    PROFILES_EXAMPLE,
+    SCALE_REQUEST_BODY,
+    error_responses,
+)
+
+router = APIRouter(tags=["preprocessing"])
+ProfileName = Annotated[
+    str, Query(description="a profile of GET /v1/profiles", examples=["imagenet-224"])
+]
+
+
+@router.post(
+    "/v1/preprocess",
+    summary="Preprocess an image by a named profile: an image, a .npy tensor, or JSON",
+    response_class=Response,
+    responses={
+        **PREPROCESS_SUCCESS,
+        **error_responses(400, 401, 403, 404, 406, 413, 415, 422, 429, 503, 504),
+    },
+    openapi_extra=SCALE_REQUEST_BODY,
+)
+@rate_limited("preprocess")
+async def preprocess(
+    request: Request,
+    caller: CallerDep,
+    api: ApiDep,
+    metrics: MetricsDep,
+    profile: ProfileName = "default",
+) -> Response:
+    """The image as multipart field `file`, or JSON `{"url": "https://..."}`. Image profiles
+    answer with the image; tensor profiles with a NumPy `.npy` (`Accept:
+    application/x-npy`, the default); `Accept: application/json` gives `{"profile",
+    "geometry", "shape", "dtype", "data"}` with the data in base64. Every answer carries
+    `X-Imagescaler-Profile` (name@version#hash) and `X-Imagescaler-Geometry` (JSON)."""
+    admit(caller, metrics)
+    content, url = await read_image_body(request)
+    reply, api_ms = await api.preprocess(content, url, profile)
+    return preprocess_response(reply, request.headers.get("accept", ""), api_ms)
+
+
+@router.get(
+    "/v1/profiles",
+    summary="The profiles this deployment serves, with their references",
+    responses={
+        200: {"content": {"application/json": {"example": PROFILES_EXAMPLE}}},
+        **error_responses(401, 429, 503, 504),
+    },
+)
+@rate_limited("profiles")
+async def profiles(
+    request: Request, response: Response, caller: CallerDep, api: ApiDep, metrics: MetricsDep
+) -> dict[str, Any]:
+    admit(caller, metrics)
+    listed = await api.list_profiles()
+    return {
+        "profiles": [
+            {
+                "name": p.name,
+                "version": p.version,
+                "ref": p.ref,
+                "description": p.description,
+                "spec": json.loads(p.spec_json),
+            }
+            for p in listed.profiles
+        ]
+    }
+
+
+@router.post(
+    "/v1/inspect",
+    summary="What the image's header says, without decoding a pixel",
+    responses={
+        200: {"content": {"application/json": {"example": INSPECT_EXAMPLE}}},
+        **error_responses(400, 401, 403, 413, 415, 422, 429, 503, 504),
+    },
+    openapi_extra=SCALE_REQUEST_BODY,
+)
+@rate_limited("inspect")
+async def inspect(
+    request: Request, response: Response, caller: CallerDep, api: ApiDep, metrics: MetricsDep
+) -> dict[str, Any]:
+    admit(caller, metrics)
+    content, url = await read_image_body(request)
+    facts = await api.inspect(content, url)
+    return {
+        "format": facts.format,
+        "stored_size": list(facts.stored_size),
+        "upright_size": list(facts.upright_size),
+        "orientation": facts.orientation,
+        "mode": facts.mode,
+        "bit_depth": facts.bit_depth,
+        "frames": facts.frames,
+        "icc_profile": facts.icc_profile,
+        "bytes": facts.bytes,
+    }
