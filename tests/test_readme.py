@@ -14,25 +14,38 @@ from tests.support.paths import ROOT, SHARED_IMAGES
 
 pytestmark = pytest.mark.slow
 
-MARKER = "<!-- tested: tests/test_readme.py"
+MARKER = "<!-- tested: tests/test_readme.py runs this block"
+PREPROCESSING_MARKER = "<!-- tested: tests/test_readme.py runs these three blocks"
 DOCUMENTED_GATEWAY = "127.0.0.1:8000"
+DOCUMENTED_API = "127.0.0.1:50051"
+
+
+def blocks_after(marker: str, count: int) -> list[str]:
+    """The first `count` fenced code blocks after `marker`."""
+    readme = (ROOT / "README.md").read_text()
+    after = readme[readme.index(marker) :]
+    found = re.findall(r"```(?:sh|python)\n(.*?)```", after, re.DOTALL)
+    assert len(found) >= count
+    return found[:count]
 
 
 def curl_block() -> str:
-    readme = (ROOT / "README.md").read_text()
-    after = readme[readme.index(MARKER) :]
-    match = re.search(r"```sh\n(.*?)```", after, re.DOTALL)
-    assert match is not None
-    return match.group(1)
+    return blocks_after(MARKER, 1)[0]
+
+
+def scratch_checkout(tmp_path: Path) -> Path:
+    """A folder laid out like the checkout (.venv, ../shared), so relative paths hold."""
+    work = tmp_path / "imagescaler"
+    work.mkdir()
+    (work / ".venv").symlink_to(ROOT / ".venv")
+    (tmp_path / "shared").symlink_to(SHARED_IMAGES.parent)
+    return work
 
 
 def test_readme_curl_examples_work_as_written(tmp_path: Path) -> None:
     """Run from a folder laid out like the checkout (.venv, ../shared), so the block's
     relative paths hold and its scaled.jpg lands there, not in the checkout."""
-    work = tmp_path / "imagescaler"
-    work.mkdir()
-    (work / ".venv").symlink_to(ROOT / ".venv")
-    (tmp_path / "shared").symlink_to(SHARED_IMAGES.parent)
+    work = scratch_checkout(tmp_path)
     # The dev state where `make run` keeps it: the block's `imagescaler token` reads it there.
     with local_system(work / ".imagescaler" / "dev-state.json") as system:
         # Only the port changes, so a developer's own `make run` on :8000 does not collide.
@@ -52,3 +65,35 @@ def test_readme_curl_examples_work_as_written(tmp_path: Path) -> None:
     assert '"error":"source_refused"' in result.stdout and "loopback" in result.stdout
     image = open_bytes((work / "scaled.jpg").read_bytes())
     assert (image.mode, image.size) == ("L", (1024, 768))
+
+
+def run_in(work: Path, command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False, cwd=work
+    )
+
+
+def test_readme_preprocessing_examples_work_as_written(tmp_path: Path) -> None:
+    work = scratch_checkout(tmp_path)
+    curl, grpc_client, library = blocks_after(PREPROCESSING_MARKER, 3)
+    python = str(ROOT / ".venv" / "bin" / "python")
+    with local_system(work / ".imagescaler" / "dev-state.json") as system:
+        gateway = f"127.0.0.1:{system.gateway_port}"
+        shell = run_in(
+            work, ["bash", "-euo", "pipefail", "-c", curl.replace(DOCUMENTED_GATEWAY, gateway)]
+        )
+        client = run_in(
+            work,
+            [python, "-c", grpc_client.replace(DOCUMENTED_API, f"127.0.0.1:{system.api_port}")],
+        )
+    assert shell.returncode == 0, shell.stderr
+    assert '"orientation":6' in shell.stdout.replace(
+        " ", ""
+    ) and '"upright_size":[3024,4032]' in shell.stdout.replace(" ", "")
+    assert "(3, 224, 224)" in shell.stdout and "[0.0, 0.0, 3024.0, 4032.0]" in shell.stdout
+    assert client.returncode == 0, client.stderr
+    assert "yolo-640@1#" in client.stdout and "(3, 640, 640)" in client.stdout
+    assert "(0.0, 0.0), (3024.0, 4032.0)" in client.stdout and "[3024, 4032]" in client.stdout
+    local = run_in(work, [python, "-c", library])
+    assert local.returncode == 0, local.stderr
+    assert "imagenet-224@1#" in local.stdout and "(3, 224, 224)" in local.stdout
