@@ -1,10 +1,13 @@
-// The upload page: sign in, send a file or URL to /v1/scale, show both images.
+// The upload page: sign in, send a file or URL through a profile (/v1/preprocess), show the
+// original with the part the result shows, the result (or the tensor mapped back to an
+// image), the profile's reference and the geometry.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
 const TOKEN_KEY = "imagescaler-token";
 let originalUrl = null;
 let resultUrl = null;
+let profiles = {};
 
 function showError(message) {
   $("error").textContent = message;
@@ -45,7 +48,32 @@ function signedIn(token, user) {
   $("work").hidden = false;
   $("who").textContent = `Signed in as ${user}.`;
   $("drop-zone").focus();
+  loadProfiles(token);
 }
+
+async function loadProfiles(token) {
+  try {
+    const response = await fetch("/v1/profiles", { headers: { Authorization: `Bearer ${token}` } });
+    if (!response.ok) return;
+    const listed = (await response.json()).profiles;
+    profiles = Object.fromEntries(listed.map((p) => [p.name, p]));
+    $("profile").replaceChildren(...listed.map((p) => {
+      const option = document.createElement("option");
+      option.value = p.name;
+      option.textContent = `${p.name} (version ${p.version})`;
+      return option;
+    }));
+    $("profile").value = "default";
+    describeProfile();
+  } catch (_) { /* the default profile stays */ }
+}
+
+function describeProfile() {
+  const chosen = profiles[$("profile").value];
+  $("profile-help").textContent = chosen ? chosen.description : "";
+}
+
+const isTensor = (name) => profiles[name] && profiles[name].spec.output.kind === "tensor";
 
 function signOut() {
   sessionStorage.removeItem(TOKEN_KEY);
@@ -91,31 +119,38 @@ async function scale(event) {
   if (!file && !url) return showError("Choose an image file or enter an image URL first.");
   const saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null");
   if (!saved) return signOut();
+  const profile = $("profile").value || "default";
   clearMessages("Scaling…");
   $("scale-button").disabled = true;
   const started = performance.now();
-  let request;
+  const headers = {
+    Authorization: `Bearer ${saved.token}`,
+    Accept: isTensor(profile) ? "application/json" : "*/*",
+  };
+  let body;
   if (file) {
-    const body = new FormData();
+    body = new FormData();
     body.append("file", file);
-    request = { method: "POST", body, headers: { Authorization: `Bearer ${saved.token}` } };
   } else {
-    request = {
-      method: "POST",
-      body: JSON.stringify({ url }),
-      headers: { Authorization: `Bearer ${saved.token}`, "Content-Type": "application/json" },
-    };
+    body = JSON.stringify({ url });
+    headers["Content-Type"] = "application/json";
   }
   try {
-    const response = await fetch("/v1/scale", request);
+    const response = await fetch(`/v1/preprocess?profile=${encodeURIComponent(profile)}`,
+                                 { method: "POST", body, headers });
     if (!response.ok) {
       const message = await describeError(response, "scale");
       if (response.status === 401) signOut();
       return showError(message);
     }
-    const blob = await response.blob();
+    const result = isTensor(profile)
+      ? { tensor: await response.json() }
+      : { blob: await response.blob(),
+          profile: response.headers.get("X-Imagescaler-Profile"),
+          geometry: JSON.parse(response.headers.get("X-Imagescaler-Geometry") || "{}") };
+    if (result.tensor) Object.assign(result, { profile: result.tensor.profile, geometry: result.tensor.geometry });
     const took = Math.round(performance.now() - started);
-    await showResults(file, url, blob, response, took);
+    await showResults(file, url, result, profiles[profile], took);
     clearMessages(`Done in ${took} ms.`);
   } catch (_) {
     showError("The service cannot be reached. Check your connection and try again.");
@@ -124,25 +159,116 @@ async function scale(event) {
   }
 }
 
-async function showResults(file, url, blob, response, took) {
+async function showResults(file, url, result, profile, took) {
   if (originalUrl && file) URL.revokeObjectURL(originalUrl);
   if (resultUrl) URL.revokeObjectURL(resultUrl);
   originalUrl = file ? URL.createObjectURL(file) : url;
-  resultUrl = URL.createObjectURL(blob);
   const size = await imageSize(originalUrl);
   const sizeText = size ? `${size[0]} × ${size[1]}` : "size unknown";
   $("original-info").textContent =
     `Original: ${sizeText}` + (file ? `, ${humanBytes(file.size)}` : "");
-  const width = response.headers.get("X-Image-Width");
-  const height = response.headers.get("X-Image-Height");
-  $("result-info").textContent =
-    `Result: ${width} × ${height}, ${humanBytes(blob.size)}, ${took} ms`;
-  const extension = (blob.type.split("/")[1] || "jpg").replace("jpeg", "jpg");
-  $("download").href = resultUrl;
-  $("download").download = `scaled.${extension}`;
   $("original").src = originalUrl;
-  $("result").src = resultUrl;
+  drawCropBox(result.geometry);
+  if (result.tensor) {
+    const preview = showTensor(result.tensor, profile);
+    resultUrl = URL.createObjectURL(npyBlob(result.tensor));
+    $("result-info").textContent =
+      `Tensor ${result.tensor.shape.join(" × ")} ${result.tensor.dtype}, ${took} ms` +
+      (preview ? "" : " (no preview for this layout)");
+    $("download").download = `${result.tensor.profile.split("@")[0]}.npy`;
+  } else {
+    resultUrl = URL.createObjectURL(result.blob);
+    const [width, height] = result.geometry.output_size || ["?", "?"];
+    $("result-info").textContent =
+      `Result: ${width} × ${height}, ${humanBytes(result.blob.size)}, ${took} ms`;
+    const extension = (result.blob.type.split("/")[1] || "jpg").replace("jpeg", "jpg");
+    $("download").download = `scaled.${extension}`;
+    $("result").src = resultUrl;
+  }
+  $("result").hidden = Boolean(result.tensor);
+  $("tensor-preview").hidden = !result.tensor;
+  $("download").href = resultUrl;
+  $("profile-ref").textContent = result.profile || "";
+  $("geometry").textContent = Object.entries(result.geometry)
+    .map(([name, value]) => `${name}: ${JSON.stringify(value)}`).join("\n");
   $("results").hidden = false;
+}
+
+// The crop box in upright source pixels, over the upright original (browsers show <img>
+// upright by its EXIF orientation): the SVG's viewBox is the upright size.
+function drawCropBox(geometry) {
+  const [width, height] = geometry.upright_size || [1, 1];
+  const [x0, y0, x1, y1] = geometry.crop_box || [0, 0, width, height];
+  $("overlay").setAttribute("viewBox", `0 0 ${width} ${height}`);
+  $("overlay").setAttribute("preserveAspectRatio", "none");
+  const box = $("crop-box");
+  box.setAttribute("x", x0);
+  box.setAttribute("y", y0);
+  box.setAttribute("width", x1 - x0);
+  box.setAttribute("height", y1 - y0);
+}
+
+function base64Bytes(data) {
+  const text = atob(data);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+function halfToFloat(bits) {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+function tensorValues(tensor) {
+  const bytes = base64Bytes(tensor.data);
+  if (tensor.dtype === "uint8") return bytes;
+  if (tensor.dtype === "float32") return new Float32Array(bytes.buffer);
+  const view = new DataView(bytes.buffer);
+  return Float32Array.from({ length: bytes.length / 2 }, (_, i) => halfToFloat(view.getUint16(2 * i, true)));
+}
+
+// The tensor back to 0-255 levels with the profile's rescale, mean and std, on a canvas.
+function showTensor(tensor, profile) {
+  const output = profile.spec.output;
+  const chw = output.layout === "CHW";
+  const [channels, height, width] = chw ? tensor.shape : [tensor.shape[2], tensor.shape[0], tensor.shape[1]];
+  if (!(channels === 1 || channels === 3)) return false;
+  const values = tensorValues(tensor);
+  const canvas = $("tensor-preview");
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext("2d");
+  const image = context.createImageData(width, height);
+  const pick = (list, c) => (list ? list[list.length === 1 ? 0 : c] : 0);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let k = 0; k < 3; k++) {
+        const c = channels === 1 ? 0 : k;
+        const index = chw ? (c * height + y) * width + x : (y * width + x) * channels + c;
+        let level = values[index];
+        if (tensor.dtype !== "uint8") level = (level * (pick(output.std, c) || 1) + pick(output.mean, c)) / output.rescale;
+        image.data[(y * width + x) * 4 + k] = level;
+      }
+      image.data[(y * width + x) * 4 + 3] = 255;
+    }
+  }
+  context.putImageData(image, 0, 0);
+  return true;
+}
+
+// A .npy file (format 1.0) of the tensor, to download.
+function npyBlob(tensor) {
+  const descr = { uint8: "|u1", float16: "<f2", float32: "<f4" }[tensor.dtype];
+  const shape = tensor.shape.length === 1 ? `(${tensor.shape[0]},)` : `(${tensor.shape.join(", ")})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  header += " ".repeat(63 - ((header.length + 10) % 64)) + "\n";
+  const prefix = new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]);
+  return new Blob([prefix, header, base64Bytes(tensor.data)], { type: "application/x-npy" });
 }
 
 function wireDropZone() {
@@ -172,6 +298,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signin-form").addEventListener("submit", signIn);
   $("scale-form").addEventListener("submit", scale);
   $("signout").addEventListener("click", signOut);
+  $("profile").addEventListener("change", describeProfile);
   wireDropZone();
   const saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null");
   if (saved) signedIn(saved.token, saved.user); else $("username").focus();

@@ -105,3 +105,56 @@ def test_keyboard_only_sign_in(page: Any) -> None:
     page.keyboard.press("Enter")
     page.locator("#work").wait_for(state="visible")
     assert page.evaluate("document.activeElement.id") == "drop-zone"
+
+
+def choose_and_scale(page: Any, profile: str) -> None:
+    expect(page.locator(f"#profile option[value='{profile}']")).to_have_count(1, timeout=10_000)
+    page.get_by_label("Profile", exact=True).select_option(profile)
+    page.get_by_label("Image file").set_input_files(
+        str(SHARED_IMAGES / "phone_4032x3024_exif6.jpg")
+    )
+    page.get_by_role("button", name="Scale").click()
+
+
+def test_a_tensor_profile_is_previewed_with_its_reference_and_geometry(page: Any) -> None:
+    sign_in(page, PASSWORD)
+    choose_and_scale(page, "yolo-640")
+    expect(page.locator("#result-info")).to_contain_text(
+        "Tensor 3 × 640 × 640 float32", timeout=30_000
+    )
+    expect(page.locator("#profile-ref")).to_contain_text("yolo-640@1#")
+    assert "padding: [80,0,80,0]" in page.locator("#geometry").inner_text()
+    preview = page.locator("#tensor-preview")
+    assert preview.is_visible() and page.locator("#result").is_hidden()
+    # The letterbox (left 80 columns) is YOLO's grey 114; the photo is in between.
+    left, middle = preview.evaluate(
+        "c => [Array.from(c.getContext('2d').getImageData(10, 320, 1, 1).data),"
+        " Array.from(c.getContext('2d').getImageData(320, 320, 1, 1).data)]"
+    )
+    assert left[:3] == [114, 114, 114] and middle[:3] != [114, 114, 114]
+    assert page.get_by_role("link", name="Download the result").get_attribute("download") == (
+        "yolo-640.npy"
+    )
+    box = page.locator("#crop-box")
+    assert [box.get_attribute(a) for a in ("x", "y", "width", "height")] == [
+        "0",
+        "0",
+        "3024",
+        "4032",
+    ]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "upload-page-yolo-640.png"), full_page=True)
+
+
+def test_the_crop_box_is_drawn_over_the_original(page: Any) -> None:
+    sign_in(page, PASSWORD)
+    choose_and_scale(page, "imagenet-224")
+    expect(page.locator("#result-info")).to_contain_text("Tensor 3 × 224 × 224", timeout=30_000)
+    box = page.locator("#crop-box")
+    x, y, width = (float(box.get_attribute(a) or "nan") for a in ("x", "y", "width"))
+    assert (round(x), round(y), round(width)) == (189, 686, 2646)  # the centre crop
+    drawn = box.evaluate("r => r.getBoundingClientRect().width")
+    shown = page.locator("#original").evaluate("img => img.getBoundingClientRect().width")
+    assert abs(drawn / shown - 2646 / 3024) < 0.01  # on the image, at the image's scale
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "upload-page-imagenet-224.png"), full_page=True)
