@@ -50,8 +50,11 @@ def test_quick_bench_prints_a_table_and_writes_json(tmp_path: Path) -> None:
     assert results["memory"]["p99_ms_second_half"] > 0
     assert "soak:" in result.stdout
     assert set(results["pool"]) == {"threads", "processes"}
+    assert results["stream"]["images_per_second"] > 0 and not results["stream"]["errors"]
+    assert "PreprocessStream" in result.stdout
     assert {t["target"] for t in results["targets"]} >= {
         "ours / libjpeg-turbo floor",
         "gRPC API end to end (c=1 p50) / processing",
         "image service peak RSS",
+        "PreprocessStream / in-process pool",
     }

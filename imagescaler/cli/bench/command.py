@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from imagescaler.cli.bench.runner import BenchConfig
+from imagescaler.cli.bench.config import BenchConfig
 from imagescaler.cli.bench.runner import run as run_bench
 
 EXTRA_HINT = "pip install 'imagescaler[bench]' (or: make bench)"

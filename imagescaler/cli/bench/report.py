@@ -13,10 +13,13 @@ class Target:
     measured: float
     limit: float
     unit: str = "x"
+    at_least: bool = False  # the measure must reach the limit, not stay under it
 
     @property
     def met(self) -> bool:
-        return not math.isnan(self.measured) and self.measured <= self.limit
+        if math.isnan(self.measured):
+            return False
+        return self.measured >= self.limit if self.at_least else self.measured <= self.limit
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,7 +86,7 @@ def targets_table(targets: list[Target]) -> str:
         [
             t.name,
             f"{fmt(t.measured, 2)} {t.unit}",
-            f"<= {t.limit:g} {t.unit}",
+            f"{'>=' if t.at_least else '<='} {t.limit:g} {t.unit}",
             "met" if t.met else "NOT MET",
         ]
         for t in targets

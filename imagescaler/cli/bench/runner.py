@@ -7,19 +7,23 @@ import math
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
 from imagescaler.cli.bench import inprocess, report
-from imagescaler.cli.bench.closed_loop import run_closed_loop
-from imagescaler.cli.bench.inputs import BenchImage, full_set, quick_set
-from imagescaler.cli.bench.memory import MemorySampler
-from imagescaler.cli.bench.thumbor_fleet import ensure_thumbor, thumbor_fleet
-from imagescaler.cli.load import targets
-from imagescaler.cli.load.stats import percentile
+from imagescaler.cli.bench.config import BenchConfig, LocalSystem
+from imagescaler.cli.bench.inputs import full_set, quick_set
+from imagescaler.cli.bench.measures import (
+    machine,
+    measure_end_to_end,
+    measure_inprocess,
+    measure_memory,
+    measure_stream,
+    measure_thumbor,
+)
 from imagescaler.cli.local_children import stop_children
 from imagescaler.cli.local_system import start_all
 from imagescaler.runtime.settings import available_cpus
@@ -27,26 +31,6 @@ from rest_gateway.identity import token_issuer
 from rest_gateway.settings import GatewaySettings
 
 MEMORY_LIMIT_MIB = 400
-
-
-@dataclass(frozen=True)
-class BenchConfig:
-    quick: bool
-    seconds: float
-    memory_seconds: float
-    concurrencies: tuple[int, ...]
-    repeats: int
-    thumbor: bool
-    shared: Path
-    json_path: Path
-
-
-@dataclass
-class LocalSystem:
-    api_address: str
-    gateway_url: str
-    token: str
-    pids: dict[str, int]
 
 
 def run(config: BenchConfig) -> dict[str, Any]:
@@ -59,6 +43,8 @@ def run(config: BenchConfig) -> dict[str, Any]:
             "json_path": str(config.json_path),
         }
     }
+    results["machine"] = machine()
+    print(f"machine: {results['machine']}", end="\n\n", flush=True)
     results["inprocess"] = measure_inprocess(images, config.repeats)
     print(report.inprocess_table(results["inprocess"]), end="\n\n", flush=True)
     results["pool"] = inprocess.pool_throughput(
@@ -71,6 +57,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
     )
     with local_system() as system:
         results["end_to_end"] = measure_end_to_end(system, main, config)
+        results["stream"] = measure_stream(system, main, config)
         results["memory"] = measure_memory(system, large, config)
     if config.thumbor and not config.quick:
         results["end_to_end"].update(measure_thumbor(main, config))
@@ -83,16 +70,6 @@ def run(config: BenchConfig) -> dict[str, Any]:
     config.json_path.write_text(json.dumps(results, indent=2))
     print(f"\nJSON written to {config.json_path}")
     return results
-
-
-def measure_inprocess(images: list[BenchImage], repeats: int) -> dict[str, list[dict[str, Any]]]:
-    return {
-        image.label: [
-            {"name": t.name, "median_ms": round(t.median, 2), "best_ms": round(t.best, 2)}
-            for t in inprocess.compare(image.data, repeats, image.is_jpeg)
-        ]
-        for image in images
-    }
 
 
 @contextmanager
@@ -131,64 +108,6 @@ def local_system() -> Iterator[LocalSystem]:
             stop_children(system.children, 15)
 
 
-def measure_end_to_end(
-    system: LocalSystem, image: BenchImage, config: BenchConfig
-) -> dict[str, list[dict[str, Any]]]:
-    data = image.data
-    factories = {
-        "gRPC API": targets.grpc_api(system.api_address, data),
-        "REST gateway": targets.rest_gateway(system.gateway_url, system.token, data),
-    }
-    return {
-        name: [run_closed_loop(factory, c, config.seconds).as_dict() for c in config.concurrencies]
-        for name, factory in factories.items()
-    }
-
-
-def measure_memory(system: LocalSystem, image: BenchImage, config: BenchConfig) -> dict[str, Any]:
-    """A steady load through the REST gateway (so every service works): memory of each
-    service over time, and p99 of the first and the second half of the run."""
-    factory = targets.rest_gateway(system.gateway_url, system.token, image.data)
-    samplers = {name: MemorySampler(pid) for name, pid in system.pids.items()}
-    for sampler in samplers.values():
-        sampler.__enter__()
-    try:
-        load = run_closed_loop(factory, 4, config.memory_seconds)
-    finally:
-        for sampler in samplers.values():
-            sampler.__exit__(None, None, None)
-    half = len(load.latencies_ms) // 2
-    return {
-        "services": {name: sampler.trace.as_dict() for name, sampler in samplers.items()},
-        "seconds": round(load.seconds, 1),
-        "requests": len(load.latencies_ms),
-        "p99_ms_first_half": round(percentile(load.latencies_ms[:half], 0.99), 1),
-        "p99_ms_second_half": round(percentile(load.latencies_ms[half:], 0.99), 1),
-        "errors": load.errors,
-        # kept for the target row: the image service is the one that holds pixels
-        "peak_rss_mib": samplers["image service"].trace.as_dict()["peak_rss_mib"],
-    }
-
-
-def measure_thumbor(image: BenchImage, config: BenchConfig) -> dict[str, list[dict[str, Any]]]:
-    log = Path(".bench") / "thumbor-install.log"
-    log.parent.mkdir(exist_ok=True)
-    command = ensure_thumbor(log)
-    if command is None:
-        print(f"thumbor could not be installed; see {log}")
-        return {}
-    with (
-        tempfile.TemporaryDirectory() as workdir,
-        thumbor_fleet(command, image.path.parent, available_cpus(), Path(workdir)) as ports,
-    ):
-        factory = targets.thumbor(ports, image.path)
-        return {
-            "thumbor": [
-                run_closed_loop(factory, c, config.seconds).as_dict() for c in config.concurrencies
-            ]
-        }
-
-
 def check_targets(results: dict[str, Any], main_label: str) -> list[report.Target]:
     timings = {t["name"]: t["median_ms"] for t in results["inprocess"][main_label]}
     ours = timings["ours"]
@@ -213,6 +132,15 @@ def check_targets(results: dict[str, Any], main_label: str) -> list[report.Targe
         checked.append(
             report.Target(f"thumbor / REST throughput at c={rest['concurrency']}", ratio, 0.5)
         )
+    stream = results["stream"]
+    checked.append(
+        report.Target(
+            "PreprocessStream / in-process pool",
+            stream["images_per_second"] / stream["pool_images_per_second"],
+            0.85,
+            at_least=True,
+        )
+    )
     checked.append(
         report.Target(
             "image service peak RSS", results["memory"]["peak_rss_mib"], MEMORY_LIMIT_MIB, "MiB"
