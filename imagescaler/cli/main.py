@@ -91,6 +91,24 @@ def bench_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def batch_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "source", help="a folder (read recursively), a glob, or a .jsonl/.csv manifest"
+    )
+    parser.add_argument("--profile", required=True, help="the profile every image goes through")
+    parser.add_argument("--out", required=True, type=Path, help="folder of shards and index")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--local", action="store_true", help="run the library here, on every core")
+    where.add_argument("--server", metavar="HOST:PORT", help="stream through a deployment's API")
+    parser.add_argument(
+        "--concurrency", type=int, help="local: worker processes (cores); server: streams (2)"
+    )
+    parser.add_argument(
+        "--shard-size", type=int, default=1000, help="samples per shard (default 1000)"
+    )
+    parser.add_argument("--profiles-file", type=Path, help="local: more profiles (TOML)")
+
+
 def no_arguments(parser: argparse.ArgumentParser) -> None:
     """A subcommand that takes no arguments."""
 
@@ -140,6 +158,12 @@ COMMANDS = (
         "drive the API or the gateway through a load profile",
         "imagescaler.cli.load.command:run",
         load_arguments,
+    ),
+    Command(
+        "batch",
+        "preprocess a dataset into WebDataset shards, resumably",
+        "imagescaler.cli.batch.command:run",
+        batch_arguments,
     ),
     Command(
         "bench",

@@ -57,4 +57,10 @@ def test_quick_bench_prints_a_table_and_writes_json(tmp_path: Path) -> None:
         "gRPC API end to end (c=1 p50) / processing",
         "image service peak RSS",
         "PreprocessStream / in-process pool",
+        "batch --local / in-process pool",
+        "batch --server / in-process pool",
     }
+    assert (
+        results["batch"]["local"]["exit_status"] == 0
+        and results["batch"]["server"]["exit_status"] == 0
+    )

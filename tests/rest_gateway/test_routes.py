@@ -190,7 +190,7 @@ def test_upload_page_is_served(gateway: GatewayThread) -> None:
         page = client.get("/")
         script = client.get("/static/app.js")
     assert page.status_code == 200 and 'id="signin-form"' in page.text
-    assert script.status_code == 200 and "/v1/scale" in script.text
+    assert script.status_code == 200 and "/v1/preprocess" in script.text
 
 
 def test_cors_is_off_by_default_and_on_when_configured(

@@ -11,7 +11,12 @@ MiB = 1024 * 1024
 
 
 def _status_kib(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    """A /proc/PID/status figure in KiB; 0 once the process has gone."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+    for line in lines:
         if line.startswith(key + ":"):
             return int(line.split()[1])
     return 0
@@ -58,9 +63,14 @@ class MemorySampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.trace.peak_mib = _status_kib(self._pid, "VmHWM") / 1024
+        # Read again at the end, unless the process has gone (then the last sample's stands).
+        self.trace.peak_mib = max(self.trace.peak_mib, _status_kib(self._pid, "VmHWM") / 1024)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             rss = _status_kib(self._pid, "VmRSS") / 1024
-            self.trace.samples.append((time.monotonic() - self._started, rss))
+            if rss:
+                self.trace.samples.append((time.monotonic() - self._started, rss))
+                self.trace.peak_mib = max(
+                    self.trace.peak_mib, _status_kib(self._pid, "VmHWM") / 1024
+                )

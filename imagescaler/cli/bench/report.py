@@ -113,3 +113,21 @@ def memory_table(memory: dict[str, Any], label: str) -> str:
     return (
         heading + "\n" + table(["service", "peak MiB", "first tenth MiB", "last tenth MiB"], rows)
     )
+
+
+def batch_text(batch: dict[str, Any]) -> str:
+    """The batch rows: images per second and the batch process's memory over the run."""
+    rows = [["in-process pool", fmt(batch["pool_images_per_second"]), "-", "-", "-"]]
+    for where in ("local", "server"):
+        run = batch[where]
+        memory = run["memory"]
+        rows.append([
+            f"batch --{where}",
+            fmt(run["images_per_second"]),
+            str(run["exit_status"]),
+            fmt(memory["first_tenth_mean_mib"]),
+            fmt(memory["last_tenth_mean_mib"]),
+        ])  # fmt: skip
+    heading = f"batch: {batch['local']['images']} images, profile {batch['profile']}"
+    headers = ["run", "images/s", "exit", "RSS first tenth MiB", "RSS last tenth MiB"]
+    return heading + "\n" + table(headers, rows)

@@ -14,6 +14,7 @@ from typing import Any
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
 from imagescaler.cli.bench import inprocess, report
+from imagescaler.cli.bench.batch_rows import measure_batch
 from imagescaler.cli.bench.config import BenchConfig, LocalSystem
 from imagescaler.cli.bench.inputs import full_set, quick_set
 from imagescaler.cli.bench.measures import (
@@ -58,6 +59,10 @@ def run(config: BenchConfig) -> dict[str, Any]:
     with local_system() as system:
         results["end_to_end"] = measure_end_to_end(system, main, config)
         results["stream"] = measure_stream(system, main, config)
+        results["batch"] = measure_batch(
+            config.shared, system.api_address, 40 if config.quick else 2000
+        )
+        print(report.batch_text(results["batch"]), end="\n\n", flush=True)
         results["memory"] = measure_memory(system, large, config)
     if config.thumbor and not config.quick:
         results["end_to_end"].update(measure_thumbor(main, config))
@@ -131,6 +136,13 @@ def check_targets(results: dict[str, Any], main_label: str) -> list[report.Targe
         )
         checked.append(
             report.Target(f"thumbor / REST throughput at c={rest['concurrency']}", ratio, 0.5)
+        )
+    batch = results["batch"]
+    pool = batch["pool_images_per_second"]
+    for where, limit in (("local", 0.9), ("server", 0.75)):
+        rate = batch[where]["images_per_second"]
+        checked.append(
+            report.Target(f"batch --{where} / in-process pool", rate / pool, limit, at_least=True)
         )
     stream = results["stream"]
     checked.append(

@@ -1,0 +1,1 @@
+"""`imagescaler batch`: a whole dataset through a profile into WebDataset shards, resumable."""

@@ -1,0 +1,46 @@
+"""The run's progress bar (tqdm: items/s, ETA, failures; silent unless on a terminal) and
+its closing summary."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from imagescaler.cli.batch.command import Plan
+
+
+class Progress:
+    def __init__(self, total: int) -> None:
+        self._bar = tqdm(
+            total=total, unit="img", desc="batch", disable=not sys.stderr.isatty(), smoothing=0.1
+        )
+
+    def advance(self, failed: int) -> None:
+        self._bar.update(1)
+        if failed:
+            self._bar.set_postfix(failed=failed, refresh=False)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def summary_table(
+    plan: Plan, counts: Counter[str], failed: int, seconds: float, interrupted: bool
+) -> str:
+    worked = counts["written"] + counts["failed"]
+    rate = f"{worked / seconds:.1f} images/s" if seconds > 0 else ""
+    rows = [
+        ("items", len(plan.items), "in the source"),
+        ("written", counts["written"], f"this run, in {counts['shards']} new shards"),
+        ("skipped", counts["skipped"], "already done (same bytes, same profile)"),
+        ("failed", failed, "see errors.jsonl" if failed else ""),
+        ("seconds", f"{seconds:.1f}", rate),
+    ]
+    state = "interrupted: finished work kept" if interrupted else "done"
+    lines = [f"{state}: {plan.out} ({plan.reference})"]
+    lines += [f"  {name:<8} {value!s:>8}  {note}".rstrip() for name, value, note in rows]
+    return "\n".join(lines)

@@ -1,0 +1,233 @@
+"""`imagescaler batch` on real files and against a real API: shards that read back, counts
+that add up, reruns that do nothing, resumes after SIGKILL, and one-line usage errors."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import signal
+import subprocess
+import tarfile
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import webdataset
+from PIL import Image
+
+from imagescaler.runtime.grpc_server import RunningServer
+from tests.support.images import encode, open_bytes, shared_image
+from tests.support.local_system import IMAGESCALER
+from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+GOOD = ["hotdog_1400x1316.jpg", "bird_1920x1080.jpg", "rgba_400x300.png", "photo_550x368.webp"]
+BAD = {
+    "broken/truncated.jpg": "corrupt_image",
+    "broken/page.jpg": "unsupported_image",
+    "broken/huge.png": "image_too_large",
+}
+
+
+def batch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*IMAGESCALER, "batch", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> Path:
+    """Good photos, a truncated JPEG, an HTML page named .jpg, a file over the pixel limit."""
+    folder = tmp_path / "mixed"
+    (folder / "broken").mkdir(parents=True)
+    for name in GOOD:
+        (folder / name).write_bytes(shared_image(name))
+    (folder / "broken" / "truncated.jpg").write_bytes(shared_image("truncated_1680x1050.jpg"))
+    (folder / "broken" / "page.jpg").write_text("<!doctype html><title>not an image</title>")
+    (folder / "broken" / "huge.png").write_bytes(encode(Image.new("L", (8000, 7000)), "PNG"))
+    return folder
+
+
+def shard_samples(out: Path) -> dict[str, bytes]:
+    """Every member of every shard, read with plain tarfile; a key twice fails."""
+    members: dict[str, bytes] = {}
+    for shard in sorted(out.glob("shard-*.tar")):
+        with tarfile.open(shard) as tar:
+            for member in tar.getmembers():
+                assert member.name not in members, f"{member.name} written twice"
+                data = tar.extractfile(member)
+                assert data is not None
+                members[member.name] = data.read()
+    return members
+
+
+def read_with_webdataset(out: Path) -> list[dict[str, object]]:
+    """The shards as the webdataset package reads them. It leaves the shard files for the
+    garbage collector to close, so collect here, inside the test that allows it."""
+    urls = [str(p) for p in sorted(out.glob("shard-*.tar"))]
+    samples = list(webdataset.WebDataset(urls, shardshuffle=False))
+    gc.collect()
+    return samples
+
+
+# webdataset's readers, not ours, leave their files to the garbage collector.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_mixed_folder_gives_shards_an_index_and_exactly_the_bad_ones_as_errors(
+    mixed: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    result = batch(
+        str(mixed), "--profile", "yolo-640", "--out", str(out), "--local", "--shard-size", "3"
+    )
+    assert result.returncode == 1, result.stdout + result.stderr  # some failed
+    assert "written         4" in result.stdout and "failed          3" in result.stdout
+    assert result.stderr == ""  # no progress bar when not on a terminal
+    assert not list(out.glob("*.tmp"))
+    samples = shard_samples(out)
+    keys = {name.rsplit(".", 1)[0] for name in samples}
+    assert keys == {name.rsplit(".", 1)[0] for name in GOOD}
+    dataset = webdataset.WebDataset(
+        [str(p) for p in sorted(out.glob("shard-*.tar"))], shardshuffle=False
+    )
+    read_back = list(dataset)
+    assert len(read_back) == 4 and all({"npy", "json"} <= set(s) for s in read_back)
+    meta = json.loads(read_back[0]["json"])  # type: ignore[arg-type]
+    assert meta["profile"].startswith("yolo-640@1#") and meta["geometry"]["output_size"] == [
+        640,
+        640,
+    ]
+    assert meta["source"].startswith(str(mixed))
+    errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
+    assert {e["key"]: e["reason"] for e in errors} == {
+        k.rsplit(".", 1)[0]: r for k, r in BAD.items()
+    }
+    index = pq.read_table(out / "index.parquet").to_pylist()
+    assert len(index) == 7 and Counter(row["status"] for row in index) == {"ok": 4, "failed": 3}
+    assert {row["shard"] for row in index if row["status"] == "ok"} == {
+        "shard-000000.tar", "shard-000001.tar"
+    }  # fmt: skip
+
+
+def test_a_rerun_does_no_work(mixed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = (str(mixed), "--profile", "clip-224", "--out", str(out), "--local")
+    assert batch(*args).returncode == 1
+    shards = {p: p.stat().st_mtime_ns for p in out.glob("shard-*.tar")}
+    again = batch(*args)
+    assert again.returncode == 1
+    assert "written         0" in again.stdout and "skipped         7" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in out.glob("shard-*.tar")} == shards
+    # A changed profile is new work: the reference differs.
+    other = batch(str(mixed), "--profile", "imagenet-224", "--out", str(out), "--local")
+    assert "written         4" in other.stdout
+
+
+def test_resume_after_sigkill_has_no_duplicate_and_no_loss(tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    photo = open_bytes(shared_image("bird_1920x1080.jpg"))
+    for number in range(40):
+        crop = photo.crop((number * 10, number * 5, 1200 + number * 10, 900 + number * 5))
+        (folder / f"{number:03d}.jpg").write_bytes(encode(crop, "JPEG", quality=85))
+    out = tmp_path / "out"
+    args = [
+        str(folder),
+        "--profile",
+        "imagenet-224",
+        "--out",
+        str(out),
+        "--local",
+        "--shard-size",
+        "4",
+    ]
+    with subprocess.Popen([*IMAGESCALER, "batch", *args], stdout=subprocess.DEVNULL) as first:
+        wait_until(lambda: len(list(out.glob("shard-*.tar"))) >= 2, 120, "two shards written")
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+    done_before = len(list(out.glob("shard-*.tar")))
+    assert done_before < 10, "the run finished before it could be killed"
+    resumed = batch(*args)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert f"skipped        {4 * done_before:>2}" in resumed.stdout
+    samples = shard_samples(out)  # fails on any key written twice
+    assert {name.rsplit(".", 1)[0] for name in samples} == {f"{n:03d}" for n in range(40)}
+    assert not list(out.glob("*.tmp"))
+    assert len(pq.read_table(out / "index.parquet")) == 40
+
+
+def test_server_and_local_give_the_same_samples_byte_for_byte(
+    mixed: Path, tmp_path: Path, api: RunningServer
+) -> None:
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    for out, where in ((local, ["--local"]), (remote, ["--server", f"127.0.0.1:{api.port}"])):
+        result = batch(str(mixed), "--profile", "default", "--out", str(out), *where)
+        assert result.returncode == 1, result.stdout + result.stderr
+    assert shard_samples(local) == shard_samples(remote)
+    assert len(shard_samples(local)) == 8  # four images and four JSONs
+    assert open_bytes(shard_samples(local)["hotdog_1400x1316.jpg"]).size == (1024, 768)
+
+
+def test_a_manifest_gives_keys_and_labels(tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(shared_image("hotdog_1400x1316.jpg"))
+    manifest = tmp_path / "train.jsonl"
+    manifest.write_text(json.dumps({"path": "a.jpg", "key": "sample-1", "label": "hotdog"}) + "\n")
+    out = tmp_path / "out"
+    result = batch(str(manifest), "--profile", "yolo-640", "--out", str(out), "--local")
+    assert result.returncode == 0, result.stdout + result.stderr
+    samples = shard_samples(out)
+    assert json.loads(samples["sample-1.json"])["label"] == "hotdog"
+    assert pq.read_table(out / "index.parquet").to_pylist()[0]["label"] == "hotdog"
+    csv_manifest = tmp_path / "train.csv"
+    csv_manifest.write_text("path,label\na.jpg,dog\n")
+    assert (
+        batch(
+            str(csv_manifest), "--profile", "yolo-640", "--out", str(tmp_path / "o2"), "--local"
+        ).returncode
+        == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["/nonexistent/photos", "--profile", "yolo-640", "--local"], "does not exist"),
+        (["{folder}", "--profile", "resnet-9000", "--local"], "no profile 'resnet-9000'"),
+        (["{folder}", "--profile", "yolo-640", "--local", "--out-under-a-file"], "cannot write to"),
+        (
+            ["{folder}", "--profile", "yolo-640", "--server", "127.0.0.1:9"],
+            "cannot list the profiles",
+        ),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
+    (tmp_path / "a.jpg").write_bytes(shared_image("hotdog_1400x1316.jpg"))
+    (tmp_path / "file").write_text("x")
+    out = str(tmp_path / "file" / "out") if "--out-under-a-file" in args else str(tmp_path / "out")
+    args = [a.replace("{folder}", str(tmp_path)) for a in args if a != "--out-under-a-file"]
+    result = batch(*args, "--out", out)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_server_runs_slow_down_and_retry_when_the_service_is_full(
+    mixed: Path,
+    tmp_path: Path,
+    start_image_service: Callable[..., RunningServer],
+    start_api: Callable[..., RunningServer],
+) -> None:
+    image = start_image_service(workers=1, queue_depth=0)  # room for one image at a time
+    api = start_api(image_service=f"127.0.0.1:{image.port}")
+    for name in GOOD:
+        for copy in range(3):
+            (mixed / f"{copy}-{name}").write_bytes(shared_image(name))
+    out = tmp_path / "out"
+    where = ["--server", f"127.0.0.1:{api.port}", "--concurrency", "2"]
+    result = batch(str(mixed), "--profile", "yolo-640", "--out", str(out), *where)
+    assert result.returncode == 1, result.stdout + result.stderr  # only the three bad ones
+    assert "written        16" in result.stdout and "failed          3" in result.stdout
+    errors = (out / "errors.jsonl").read_text()
+    assert "overloaded" not in errors
