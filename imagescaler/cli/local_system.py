@@ -98,6 +98,7 @@ imagescaler is running.
   REST + docs    http://{web}/docs
   API            {system.api.address()}  gRPC imagescaler.ImageScaler
                  (target {api.target_size}, grayscale {api.grayscale}, margin {api.margin:g})
+                 and imagescaler.preprocess.v1.Preprocessor (profiles: GET /v1/profiles)
   image service  {system.image_service.address()}  gRPC imagescaler.image.v1.ImageService
   metrics        {metrics}
 

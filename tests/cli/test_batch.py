@@ -51,6 +51,11 @@ def mixed(tmp_path: Path) -> Path:
     return folder
 
 
+def key(name: str) -> str:
+    """The key of a file in the folder: its relative path, dots made underscores."""
+    return name.replace(".", "_")
+
+
 def shard_samples(out: Path) -> dict[str, bytes]:
     """Every member of every shard, read with plain tarfile; a key twice fails."""
     members: dict[str, bytes] = {}
@@ -88,7 +93,7 @@ def test_a_mixed_folder_gives_shards_an_index_and_exactly_the_bad_ones_as_errors
     assert not list(out.glob("*.tmp"))
     samples = shard_samples(out)
     keys = {name.rsplit(".", 1)[0] for name in samples}
-    assert keys == {name.rsplit(".", 1)[0] for name in GOOD}
+    assert keys == {key(name) for name in GOOD}
     dataset = webdataset.WebDataset(
         [str(p) for p in sorted(out.glob("shard-*.tar"))], shardshuffle=False
     )
@@ -101,9 +106,7 @@ def test_a_mixed_folder_gives_shards_an_index_and_exactly_the_bad_ones_as_errors
     ]
     assert meta["source"].startswith(str(mixed))
     errors = [json.loads(line) for line in (out / "errors.jsonl").read_text().splitlines()]
-    assert {e["key"]: e["reason"] for e in errors} == {
-        k.rsplit(".", 1)[0]: r for k, r in BAD.items()
-    }
+    assert {e["key"]: e["reason"] for e in errors} == {key(k): r for k, r in BAD.items()}
     index = pq.read_table(out / "index.parquet").to_pylist()
     assert len(index) == 7 and Counter(row["status"] for row in index) == {"ok": 4, "failed": 3}
     assert {row["shard"] for row in index if row["status"] == "ok"} == {
@@ -118,7 +121,8 @@ def test_a_rerun_does_no_work(mixed: Path, tmp_path: Path) -> None:
     shards = {p: p.stat().st_mtime_ns for p in out.glob("shard-*.tar")}
     again = batch(*args)
     assert again.returncode == 1
-    assert "written         0" in again.stdout and "skipped         7" in again.stdout
+    assert "written         0" in again.stdout and "skipped         4" in again.stdout
+    assert "failed          3  3 as before" in again.stdout
     assert {p: p.stat().st_mtime_ns for p in out.glob("shard-*.tar")} == shards
     # A changed profile is new work: the reference differs.
     other = batch(str(mixed), "--profile", "imagenet-224", "--out", str(out), "--local")
@@ -153,7 +157,7 @@ def test_resume_after_sigkill_has_no_duplicate_and_no_loss(tmp_path: Path) -> No
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"skipped        {4 * done_before:>2}" in resumed.stdout
     samples = shard_samples(out)  # fails on any key written twice
-    assert {name.rsplit(".", 1)[0] for name in samples} == {f"{n:03d}" for n in range(40)}
+    assert {name.rsplit(".", 1)[0] for name in samples} == {f"{n:03d}_jpg" for n in range(40)}
     assert not list(out.glob("*.tmp"))
     assert len(pq.read_table(out / "index.parquet")) == 40
 
@@ -167,7 +171,7 @@ def test_server_and_local_give_the_same_samples_byte_for_byte(
         assert result.returncode == 1, result.stdout + result.stderr
     assert shard_samples(local) == shard_samples(remote)
     assert len(shard_samples(local)) == 8  # four images and four JSONs
-    assert open_bytes(shard_samples(local)["hotdog_1400x1316.jpg"]).size == (1024, 768)
+    assert open_bytes(shard_samples(local)["hotdog_1400x1316_jpg.jpg"]).size == (1024, 768)
 
 
 def test_a_manifest_gives_keys_and_labels(tmp_path: Path) -> None:
@@ -231,3 +235,37 @@ def test_server_runs_slow_down_and_retry_when_the_service_is_full(
     assert "written        16" in result.stdout and "failed          3" in result.stdout
     errors = (out / "errors.jsonl").read_text()
     assert "overloaded" not in errors
+
+
+def test_files_that_differ_only_by_extension_are_two_samples(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "night.jpg").write_bytes(shared_image("hotdog_1400x1316.jpg"))
+    (folder / "night.webp").write_bytes(shared_image("photo_550x368.webp"))
+    (folder / "notes.txt").write_text("labels elsewhere")
+    out = tmp_path / "out"
+    args = (str(folder), "--profile", "yolo-640", "--out", str(out), "--local")
+    first = batch(*args)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (
+        "written         2" in first.stdout
+        and "left out        1  not images: 1 .txt" in first.stdout
+    )
+    assert set(shard_samples(out)) == {
+        "night_jpg.npy",
+        "night_jpg.json",
+        "night_webp.npy",
+        "night_webp.json",
+    }
+    again = batch(*args)
+    assert "written         0" in again.stdout and "skipped         2" in again.stdout
+    assert len(list(out.glob("shard-*.tar"))) == 1
+
+
+def test_paths_that_would_make_the_same_key_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.b.jpg").write_bytes(shared_image("hotdog_1400x1316.jpg"))
+    (tmp_path / "a_b.jpg").write_bytes(shared_image("hotdog_1400x1316.jpg"))
+    result = batch(
+        str(tmp_path), "--profile", "yolo-640", "--out", str(tmp_path / "out"), "--local"
+    )
+    assert result.returncode == 2 and "both make the key 'a_b_jpg'" in result.stderr

@@ -38,6 +38,7 @@ from imagescaler.imaging.profiles import (
     default_profile,
     load_profiles,
 )
+from imagescaler.runtime.memory_tuning import limit_malloc_arenas
 from imagescaler.runtime.settings import available_cpus
 
 Engine = LocalEngine | ServerEngine
@@ -46,6 +47,7 @@ Engine = LocalEngine | ServerEngine
 @dataclass(frozen=True)
 class Plan:
     items: list[Item]
+    left_out: Counter[str]  # files of the folder that are not images, by suffix
     out: Path
     engine: Engine
     reference: str  # of the profile, as the engine will report it
@@ -54,6 +56,7 @@ class Plan:
 
 
 def run(args: argparse.Namespace) -> int:
+    limit_malloc_arenas()  # before any thread: flat memory over millions of large buffers
     try:
         plan = prepare(args)
     except UsageError as error:
@@ -65,13 +68,15 @@ def run(args: argparse.Namespace) -> int:
 def prepare(args: argparse.Namespace) -> Plan:
     if importlib.util.find_spec("pyarrow") is None:
         raise UsageError("index.parquet needs pyarrow: pip install 'imagescaler[batch]'")
-    items = read_source(args.source)
+    source = read_source(args.source)
+    items, left_out = source.items, source.left_out
     out = writable_folder(Path(args.out))
     if args.server:
         references = server_profiles(args.server)
         check_profile(args.profile, references)
         engine: Engine = ServerEngine(args.server, args.profile, args.concurrency or 2)
-        return Plan(items, out, engine, references[args.profile], args.shard_size, False)
+        reference = references[args.profile]
+        return Plan(items, left_out, out, engine, reference, args.shard_size, False)
     profiles = {"default": default_profile(), **BUILTIN_PROFILES}
     if args.profiles_file:
         try:
@@ -81,7 +86,7 @@ def prepare(args: argparse.Namespace) -> Plan:
     check_profile(args.profile, {name: p.reference for name, p in profiles.items()})
     profile = profiles[args.profile]
     engine = LocalEngine(profile, args.concurrency or available_cpus(), DEFAULT_LIMITS)
-    return Plan(items, out, engine, profile.reference, args.shard_size, True)
+    return Plan(items, left_out, out, engine, profile.reference, args.shard_size, True)
 
 
 def check_profile(name: str, references: dict[str, str]) -> None:
@@ -160,12 +165,9 @@ class BatchRun:
                 continue
             digest = hashlib.sha256(data or item.source.encode()).hexdigest()
             before = self.previous.get(item.key)
-            if (
-                before
-                and before.settled
-                and (before.sha256, before.profile) == (digest, self.plan.reference)
-            ):
-                self.counts["skipped"] += 1
+            unchanged = before and (before.sha256, before.profile) == (digest, self.plan.reference)
+            if before and unchanged and before.settled:
+                self.counts["skipped" if before.status == "ok" else "failed before"] += 1
                 self.progress.advance(self.counts["failed"])
                 continue
             self._digests[index] = (digest, len(data))

@@ -9,7 +9,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,9 +57,8 @@ class Outcome:
         return bool(self.extension)
 
 
-def run_profile(index: int, data: bytes, profile_json: str, limits: Limits) -> Outcome:
-    """In a worker process: preprocess() one image; a bad image is an outcome, not an error."""
-    profile = Profile.model_validate_json(profile_json)
+def run_profile(index: int, data: bytes, profile: Profile, limits: Limits) -> Outcome:
+    """In a worker: preprocess() one image; a bad image is an outcome, not an error."""
     try:
         result = preprocess(data, profile, limits)
     except ServiceError as error:
@@ -79,18 +78,19 @@ def run_profile(index: int, data: bytes, profile_json: str, limits: Limits) -> O
 
 
 class LocalEngine:
-    """The library in a pool of processes, one per core: the GIL never limits the run."""
+    """The library in a pool of threads, one per core. Pillow, libjpeg-turbo and NumPy release
+    the GIL for the pixel work, and threads hand back tensors without copying them between
+    processes (the bench measured threads ahead of processes here; docs/benchmarks.md)."""
 
     def __init__(self, profile: Profile, workers: int, limits: Limits) -> None:
-        self._profile_json = profile.model_dump_json()
+        self._profile = profile
         self._workers = workers
         self._limits = limits
 
     def run(self, jobs: Iterator[Job]) -> Iterator[Outcome]:
+        configure_pillow(self._limits.max_pixels)
         window = 2 * self._workers
-        with ProcessPoolExecutor(
-            self._workers, initializer=configure_pillow, initargs=(self._limits.max_pixels,)
-        ) as pool:
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="batch") as pool:
             pending: set[Future[Outcome]] = set()
             try:
                 for job in jobs:
@@ -98,7 +98,7 @@ class LocalEngine:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         yield from (future.result() for future in done)
                     pending.add(pool.submit(
-                        run_profile, job.index, job.content, self._profile_json, self._limits
+                        run_profile, job.index, job.content, self._profile, self._limits
                     ))  # fmt: skip
                 for future in pending:
                     yield future.result()
@@ -117,7 +117,11 @@ class ServerEngine:
         self._window = window
 
     def run(self, jobs: Iterator[Job]) -> Iterator[Outcome]:
-        outcomes: queue.Queue[Outcome | BaseException | None] = queue.Queue()
+        # Bounded: when writing the shards lags, replies wait, and HTTP/2 flow control slows
+        # the server instead of tensors piling up here.
+        outcomes: queue.Queue[Outcome | BaseException | None] = queue.Queue(
+            maxsize=self._streams * self._window
+        )
         lock = threading.Lock()
         stop = threading.Event()
         threads = [

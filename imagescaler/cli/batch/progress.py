@@ -32,14 +32,22 @@ def summary_table(
     plan: Plan, counts: Counter[str], failed: int, seconds: float, interrupted: bool
 ) -> str:
     worked = counts["written"] + counts["failed"]
-    rate = f"{worked / seconds:.1f} images/s" if seconds > 0 else ""
+    rate = f"{worked / seconds:.1f} images/s" if seconds > 0 and worked else ""
+    earlier = counts["failed before"]
     rows = [
-        ("items", len(plan.items), "in the source"),
+        ("items", len(plan.items), "images in the source"),
         ("written", counts["written"], f"this run, in {counts['shards']} new shards"),
-        ("skipped", counts["skipped"], "already done (same bytes, same profile)"),
-        ("failed", failed, "see errors.jsonl" if failed else ""),
+        ("skipped", counts["skipped"], "written before (same bytes, same profile)"),
+        (
+            "failed",
+            failed,
+            ((f"{earlier} as before; " if earlier else "") + "see errors.jsonl") if failed else "",
+        ),
         ("seconds", f"{seconds:.1f}", rate),
     ]
+    if plan.left_out:
+        kinds = ", ".join(f"{n} {suffix}" for suffix, n in sorted(plan.left_out.items()))
+        rows.append(("left out", sum(plan.left_out.values()), f"not images: {kinds}"))
     state = "interrupted: finished work kept" if interrupted else "done"
     lines = [f"{state}: {plan.out} ({plan.reference})"]
     lines += [f"  {name:<8} {value!s:>8}  {note}".rstrip() for name, value, note in rows]

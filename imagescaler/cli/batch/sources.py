@@ -7,7 +7,8 @@ import csv
 import glob
 import json
 import re
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 IMAGE_SUFFIXES = frozenset(
@@ -22,7 +23,7 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Item:
-    key: str  # stable: the relative path without its extension, unless the manifest says
+    key: str  # stable: the relative path (dots made underscores), unless the manifest says
     source: str  # a file path or an http(s) URL
     label: str | None = None
 
@@ -31,34 +32,55 @@ class Item:
         return self.source.startswith(("http://", "https://"))
 
 
-def read_source(source: str) -> list[Item]:
+@dataclass(frozen=True)
+class Source:
+    """The items, and the files of a folder or glob left out because they are not images."""
+
+    items: list[Item]
+    left_out: Counter[str] = field(default_factory=Counter)  # by suffix
+
+
+def read_source(source: str) -> Source:
     """The items of SOURCE, in a stable order; UsageError when there is no such source."""
     path = Path(source)
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*") if p.is_file() and _is_image_name(p))
-        return [Item(key_for(p.relative_to(path)), str(p)) for p in files]
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return _from_files(files, path)
     if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
-        return _read_manifest(path)
+        return Source(_unique(_read_manifest(path), str(path)))
     if glob.has_magic(source):
         matches = sorted(Path(m) for m in glob.glob(source, recursive=True) if Path(m).is_file())
         if not matches:
             raise UsageError(f"no file matches {source!r}")
-        root = Path(_glob_root(source))
-        return [Item(key_for(m.relative_to(root)), str(m)) for m in matches]
+        return _from_files(matches, Path(_glob_root(source)))
     if path.is_file():
         raise UsageError(f"{source} is a file: give a folder, a glob, or a .jsonl/.csv manifest")
     raise UsageError(f"{source} does not exist")
 
 
 def key_for(relative: Path) -> str:
-    """The relative path without its extension, with the dots WebDataset would read as the
-    start of an extension replaced (`a/img.v2.jpg` -> `a/img_v2`)."""
-    stem = relative.with_suffix("").as_posix()
-    return re.sub(r"\.", "_", stem)
+    """The relative path, extension included, with its dots made underscores: WebDataset
+    reads the first dot of a name as the start of the extension (`a/img.v2.jpg` ->
+    `a/img_v2_jpg`). Stable whatever else the folder holds, and unique per file."""
+    return re.sub(r"\.", "_", relative.as_posix())
 
 
-def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".")
+def _from_files(files: list[Path], root: Path) -> Source:
+    images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
+    left_out = Counter(f.suffix.lower() or "(none)" for f in files if f not in set(images))
+    items = [Item(key_for(f.relative_to(root)), str(f)) for f in images]
+    return Source(_unique(items, str(root)), left_out)
+
+
+def _unique(items: list[Item], where: str) -> list[Item]:
+    seen: dict[str, str] = {}
+    for item in items:
+        if item.key in seen:
+            raise UsageError(
+                f"{where}: {seen[item.key]} and {item.source} both make the key {item.key!r}"
+            )
+        seen[item.key] = item.source
+    return items
 
 
 def _glob_root(pattern: str) -> str:
@@ -79,9 +101,6 @@ def _read_manifest(path: Path) -> list[Item]:
         key = row.get("key") or key_for(Path(str(row.get("path") or f"item-{number:08d}")))
         label = row.get("label")
         items.append(Item(str(key), str(source), None if label is None else str(label)))
-    keys = [item.key for item in items]
-    if len(set(keys)) != len(keys):
-        raise UsageError(f"{path}: keys must be unique")
     return items
 
 
