@@ -17,7 +17,7 @@ from PIL import Image
 from imagescaler.cli.bench.inputs import CACHE
 from imagescaler.cli.bench.memory import MemorySampler
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
+from imagescaler.imaging.profiles import BUILTIN_PROFILES, default_profile
 from imagescaler.runtime.settings import available_cpus
 
 PROFILE = "yolo-640"
@@ -44,9 +44,9 @@ def make_set(shared: Path, count: int) -> Path:
     return folder
 
 
-def pool_rate(folder: Path) -> float:
+def pool_rate(folder: Path, name: str = PROFILE) -> float:
     """Images per second of threads (one per core) running preprocess() in this process."""
-    profile = BUILTIN_PROFILES[PROFILE]
+    profile = {"default": default_profile(), **BUILTIN_PROFILES}[name]
     paths = sorted(folder.glob("*.jpg"))
     started = time.perf_counter()
     with ThreadPoolExecutor(available_cpus()) as pool:
@@ -54,12 +54,12 @@ def pool_rate(folder: Path) -> float:
     return len(paths) / (time.perf_counter() - started)
 
 
-def batch_run(folder: Path, where: list[str]) -> dict[str, Any]:
+def batch_run(folder: Path, where: list[str], name: str = PROFILE) -> dict[str, Any]:
     """The real command, timed, with its resident memory sampled over the run."""
     count = len(list(folder.glob("*.jpg")))
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "imagescaler", "batch", str(folder), "--profile",
-                   PROFILE, "--out", out, *where]  # fmt: skip
+                   name, "--out", out, *where]  # fmt: skip
         started = time.perf_counter()
         with (
             subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process,
@@ -76,9 +76,11 @@ def batch_run(folder: Path, where: list[str]) -> dict[str, Any]:
     }
 
 
-def measure_batch(shared: Path, api_address: str, count: int) -> dict[str, Any]:
+def measure_batch(
+    shared: Path, api_address: str, count: int, name: str = PROFILE
+) -> dict[str, Any]:
     folder = make_set(shared, count)
-    pool = pool_rate(folder)
-    local = batch_run(folder, ["--local"])
-    server = batch_run(folder, ["--server", api_address, "--concurrency", "2"])
-    return {"profile": PROFILE, "pool_images_per_second": pool, "local": local, "server": server}
+    pool = pool_rate(folder, name)
+    local = batch_run(folder, ["--local"], name)
+    server = batch_run(folder, ["--server", api_address, "--concurrency", "2"], name)
+    return {"profile": name, "pool_images_per_second": pool, "local": local, "server": server}
