@@ -81,8 +81,8 @@ async def system_resolver(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as error:
-        raise DownloadFailed(f"the host {host!r} could not be resolved: {error}") from None
+    except (socket.gaierror, UnicodeError):
+        raise DownloadFailed(f"could not resolve host {host}") from None
     return [str(info[4][0]) for info in infos]
 
 

@@ -10,12 +10,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rest_gateway.errors import GatewayError, error_response
 
 
-def too_large(max_bytes: int) -> GatewayError:
+def too_large(stated_limit: int) -> GatewayError:
     # Connection: close makes the server drop the connection instead of reading the rest.
     return GatewayError(
         413,
         "upload_too_large",
-        f"the request body is over the limit of {max_bytes} bytes",
+        f"the upload is over the limit of {stated_limit} bytes",
         {"Connection": "close"},
     )
 
@@ -33,9 +33,12 @@ class BodySizeLimit:
     """ASGI middleware: 413 at once for a declared Content-Length over the limit; otherwise
     count the bytes as they are received and stop reading at the limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 60.0) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, timeout: float = 60.0, stated_limit: int | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.max_bytes = max_bytes  # the image limit plus room for the multipart framing
+        self.stated_limit = stated_limit or max_bytes  # the limit people configured and read
         self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -44,7 +47,7 @@ class BodySizeLimit:
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(too_large(self.max_bytes))(scope, receive, send)
+            await error_response(too_large(self.stated_limit))(scope, receive, send)
             return
         received = 0
         deadline = asyncio.get_running_loop().time() + self.timeout
@@ -59,7 +62,7 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise too_large(self.max_bytes)
+                    raise too_large(self.stated_limit)
             return message
 
         await self.app(scope, counting_receive, send)

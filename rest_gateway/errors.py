@@ -90,7 +90,7 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in p['loc'])}: {p['msg']}" for p in error.errors()
         )
-        return error_response(GatewayError(422, "invalid_request", problems))
+        return error_response(GatewayError(400, "invalid_request", problems))
 
     async def rate_limited(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, RateLimitExceeded)

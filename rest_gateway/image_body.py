@@ -34,6 +34,8 @@ async def read_image_body(request: Request) -> tuple[bytes, str]:
 async def _read_upload(request: Request) -> bytes:
     async with request.form(max_files=1, max_fields=4) as form:
         upload = form.get("file")
+        if "url" in form and upload is not None:
+            raise GatewayError(400, "invalid_request", "send either a file or a url, not both")
         if not isinstance(upload, UploadFile):
             raise GatewayError(400, "invalid_request", "the multipart body has no `file` field")
         return await upload.read()

@@ -24,6 +24,7 @@ from rest_gateway.identity import build_identity
 from rest_gateway.limits import build_limiter, limited_endpoints, subject_or_address
 from rest_gateway.observability import HttpMetrics, ObservingMiddleware
 from rest_gateway.request_id import RequestIdMiddleware
+from rest_gateway.response_headers import ResponseHeadersMiddleware
 from rest_gateway.routes import health, images, page, preprocessing, tokens
 from rest_gateway.scaler_api_client import ScalerApiClient
 from rest_gateway.settings import GatewaySettings
@@ -100,6 +101,7 @@ def create_app(
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
+        stated_limit=settings.max_image_bytes,
         timeout=settings.body_timeout,
     )
     if settings.cors_origins:
@@ -116,6 +118,7 @@ def create_app(
                 "Retry-After",
             ],
         )
+    app.add_middleware(ResponseHeadersMiddleware)
     app.add_middleware(ObservingMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -14,6 +14,7 @@ from imagescaler.runtime.request_log import log_request
 
 # Probes and scrapes arrive every few seconds: counted, but not logged.
 UNLOGGED_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+RATE_LIMITED_LOG_EVERY = 100
 
 
 class HttpMetrics:
@@ -51,6 +52,7 @@ class ObservingMiddleware:
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._rate_limited = 0  # refusals so far: logged one in RATE_LIMITED_LOG_EVERY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,6 +92,13 @@ class ObservingMiddleware:
         }
         if route in UNLOGGED_ROUTES:
             return
+        if status == 429:
+            # A client over its limit can send thousands a second: one line in a hundred,
+            # with the count so far, tells the story without flooding the log.
+            self._rate_limited += 1
+            if self._rate_limited % RATE_LIMITED_LOG_EVERY != 1:
+                return
+            fields["rate_limited_so_far"] = self._rate_limited
         if b"x-image-width" in headers:
             fields["size_out"] = (
                 f"{headers[b'x-image-width'].decode()}x{headers[b'x-image-height'].decode()}"

@@ -27,6 +27,10 @@ from rest_gateway import dev_state
 from rest_gateway.settings import GatewaySettings
 
 READY_TIMEOUT = 30.0
+PRIVATE_URLS_WARNING = """
+  WARNING: private URLs are allowed (IMAGESCALER_API_ALLOW_PRIVATE_URLS=true): the API
+  will fetch from loopback, private and link-local addresses, such as cloud metadata.
+  Local development only; never in a deployment."""
 IMAGESCALER = (sys.executable, "-m", "imagescaler")
 
 
@@ -141,8 +145,9 @@ def run(args: argparse.Namespace) -> int:
     stopping = threading.Event()
     signal.signal(signal.SIGINT, lambda signum, frame: stopping.set())
     signal.signal(signal.SIGTERM, lambda signum, frame: stopping.set())
+    rate = ("--rate-limit", args.rate_limit) if args.rate_limit else ()
     try:
-        system = start_all(image, api, gateway, str(state_file))
+        system = start_all(image, api, gateway, str(state_file), gateway_flags=rate)
     except RuntimeError as error:
         print(f"could not start: {error}", file=sys.stderr)
         return 1
@@ -150,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
     if args.prometheus and (scraper := start_prometheus(system, args.prometheus_listen)):
         children.append(scraper)
     print_banner(system, api, dev)
+    if api.allow_private_urls:
+        print(PRIVATE_URLS_WARNING, flush=True)
     if len(children) > 3:
         print(f"  Prometheus     http://{args.prometheus_listen}/  (rules: job:*; see the README)")
     try:

@@ -28,6 +28,9 @@ def up_arguments(parser: argparse.ArgumentParser) -> None:
         "--prometheus", action="store_true", help="also run Prometheus, if installed"
     )
     parser.add_argument("--prometheus-listen", default="127.0.0.1:9090", help="Prometheus address")
+    parser.add_argument(
+        "--rate-limit", help="the gateway's requests per user, e.g. 1000/minute (for load runs)"
+    )
 
 
 def client_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,16 +45,22 @@ def client_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+TOKEN_SETTINGS = frozenset(
+    {"jwt_signing_key_file", "jwt_hs256_secret", "dev_state_file", "jwt_issuer",
+     "jwt_audience", "token_ttl"}
+)  # fmt: skip
+
+
 def token_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sub", required=True, help="the token's subject (user or service name)")
-    add_settings_flags(parser, GatewaySettings)
+    add_settings_flags(parser, GatewaySettings, only=TOKEN_SETTINGS)
 
 
 def probe_arguments(parser: argparse.ArgumentParser) -> None:
     kind = parser.add_mutually_exclusive_group()
     kind.add_argument("--grpc", metavar="HOST:PORT", help="ask grpc.health.v1 at this address")
     kind.add_argument("--http", metavar="URL", help="GET this URL and expect 200")
-    parser.add_argument("--timeout", type=float, default=2.0)
+    parser.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for an answer")
 
 
 def load_arguments(parser: argparse.ArgumentParser) -> None:
@@ -76,6 +85,12 @@ def load_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ramp-down", type=float, default=20, help="seconds back down")
     parser.add_argument("--plot", type=Path, default=Path("load.png"), help="PNG of the run")
     parser.add_argument("--json", type=Path, help="write the report as JSON here too")
+    parser.add_argument(
+        "--max-error-ratio",
+        type=float,
+        default=0.01,
+        help="exit 1 when more than this fraction of the requests failed",
+    )
 
 
 def bench_arguments(parser: argparse.ArgumentParser) -> None:
@@ -111,6 +126,21 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
 
 def no_arguments(parser: argparse.ArgumentParser) -> None:
     """A subcommand that takes no arguments."""
+
+
+class HelpWithDefaults(argparse.HelpFormatter):
+    """Shows an option's default when it has a real one (not None, not a switch)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            default in (None, False, argparse.SUPPRESS)
+            or "default" in text
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 @dataclass(frozen=True)
@@ -178,7 +208,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imagescaler", description=__doc__.splitlines()[0])
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
-        sub = subcommands.add_parser(command.name, help=command.help, description=command.help)
+        sub = subcommands.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help,
+            formatter_class=HelpWithDefaults,
+        )
         if command.settings is not None:
             add_settings_flags(sub, command.settings)
         command.arguments(sub)

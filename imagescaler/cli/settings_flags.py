@@ -21,9 +21,16 @@ def env_name(settings_class: type[BaseSettings], field: str) -> str:
     return (prefix + field).upper()
 
 
-def add_settings_flags(parser: argparse.ArgumentParser, settings_class: type[BaseSettings]) -> None:
-    """One flag per field; a flag left out falls back to the env var, then the default."""
+def add_settings_flags(
+    parser: argparse.ArgumentParser,
+    settings_class: type[BaseSettings],
+    only: frozenset[str] | None = None,
+) -> None:
+    """One flag per field (or per field in `only`); a flag left out falls back to the env var,
+    then the default."""
     for name, field in settings_class.model_fields.items():
+        if only is not None and name not in only:
+            continue
         default = field.get_default(call_default_factory=True)
         help_text = f"{field.description} (env {env_name(settings_class, name)}, default {default})"
         parser.add_argument(

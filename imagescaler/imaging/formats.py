@@ -146,7 +146,7 @@ def describe_unsupported(data: bytes) -> str:
         return f"the data looks like {text_kind}, not an image; send one of {allowed}"
     name = _sniff_image(data)
     if name is not None:
-        return f"{name} images are not supported; send one of {allowed}"
+        return f"{name} is not accepted; send one of {allowed}"
     return f"the data is not an image in a supported format ({allowed})"
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from imagescaler.cli.settings_table import replace_in, settings_table
 from imagescaler.runtime.grpc_server import RunningServer
+from rest_gateway.identity import token_issuer
+from rest_gateway.settings import GatewaySettings
 from tests.support.images import open_bytes
 from tests.support.local_system import IMAGESCALER, local_system
 from tests.support.paths import ROOT, SHARED_IMAGES
@@ -127,3 +131,30 @@ def test_probe_reports_ready_and_not_ready(api: RunningServer) -> None:
     assert down.returncode == 1 and "not ready" in down.stderr
     http_down = run("probe", "--http", "http://127.0.0.1:9/readyz", "--timeout", "0.5")
     assert http_down.returncode == 1
+
+
+def test_help_shows_what_each_command_takes_and_its_defaults() -> None:
+    token = run("token", "--help").stdout
+    assert "--sub" in token and "--dev-state-file" in token and "--rate-limit" not in token
+    client = run("client", "--help").stdout
+    assert "(default: 127.0.0.1:50051)" in client and "(default: 60.0)" in client
+    assert "seconds to wait for an answer" in run("probe", "--help").stdout
+    assert "standard input" in run("--help").stdout  # hash-password reads the password there
+    assert "(default: 0.01)" in run("load", "--help").stdout
+
+
+def test_up_takes_the_rate_limit_and_warns_loudly_about_private_urls(tmp_path: Path) -> None:
+    allow = {"IMAGESCALER_API_ALLOW_PRIVATE_URLS": "true"}
+    state = tmp_path / "dev-state.json"
+    with local_system(state, allow, up_args=("--rate-limit", "2/minute")) as system:
+        system.service.wait_for(re.compile("WARNING: private URLs are allowed"))
+        token = token_issuer(GatewaySettings(dev_state_file=state)).issue("me").access_token
+        photo = {"file": ("p.jpg", (SHARED_IMAGES / "hotdog_1400x1316.jpg").read_bytes())}
+        with httpx.Client(base_url=f"http://127.0.0.1:{system.gateway_port}", timeout=30) as http:
+            statuses = [
+                http.post(
+                    "/v1/scale", files=photo, headers={"Authorization": f"Bearer {token}"}
+                ).status_code
+                for _ in range(3)
+            ]
+    assert statuses == [200, 200, 429]

@@ -75,3 +75,23 @@ def token_for(state: Path) -> str:
     from rest_gateway.settings import GatewaySettings
 
     return token_issuer(GatewaySettings(dev_state_file=state)).issue("load-test").access_token
+
+
+def test_a_throttled_run_is_warned_about_and_fails(tmp_path: Path) -> None:
+    """Against `up` with its default 60/minute: the README's load run, as a user first meets it."""
+    with local_system(tmp_path / "dev-state.json") as system:
+        result = subprocess.run(
+            [
+                *IMAGESCALER, "load", "--rest", f"http://127.0.0.1:{system.gateway_port}",
+                "--token", token_for(tmp_path / "dev-state.json"), "--concurrency", "2",
+                "--warmup", "1", "--ramp-up", "1", "--hold", "2", "--ramp-down", "1",
+                "--image", str(SHARED_IMAGES / "hotdog_1400x1316.jpg"),
+                "--plot", str(tmp_path / "load.png"),
+            ],
+            capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
+        )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "warning: the gateway allows 60 requests" in result.stderr
+    assert "up --rate-limit" in result.stderr
+    assert "FAILED:" in result.stderr and "over --max-error-ratio 1.0%" in result.stderr
+    assert "HTTP 429" in result.stdout

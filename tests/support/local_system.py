@@ -52,7 +52,9 @@ class LocalSystem:
 
 @contextmanager
 def local_system(
-    dev_state: Path | None = None, extra_env: dict[str, str] | None = None
+    dev_state: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+    up_args: tuple[str, ...] = (),
 ) -> Iterator[LocalSystem]:
     """Start `imagescaler up` and wait for its banner; stop it on the way out if still running."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGESCALER_")}
@@ -64,7 +66,7 @@ def local_system(
     if dev_state is not None:
         env["IMAGESCALER_GATEWAY_DEV_STATE_FILE"] = str(dev_state)
     process = subprocess.Popen(
-        [*IMAGESCALER, "up"],
+        [*IMAGESCALER, "up", *up_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
