@@ -9,10 +9,21 @@ let originalUrl = null;
 let resultUrl = null;
 let profiles = {};
 
+// An error replaces whatever was shown before: no earlier result stays under it.
 function showError(message) {
+  clearResults();
   $("error").textContent = message;
   $("error").hidden = false;
   $("status").textContent = "";
+  $("error").focus();
+}
+
+function clearResults() {
+  $("results").hidden = true;
+  for (const id of ["original", "result"]) $(id).removeAttribute("src");
+  $("download").removeAttribute("href");
+  if (resultUrl) URL.revokeObjectURL(resultUrl);
+  resultUrl = null;
 }
 
 function clearMessages(status) {
@@ -33,8 +44,10 @@ async function describeError(response, context) {
         : "Your session has expired. Please sign in again.";
     case 403: return `That URL is not allowed${detail}.`;
     case 413: return `The file is too large${detail}.`;
-    case 415: return `This file type is not supported. Use JPEG, PNG, WebP, GIF, BMP or TIFF${detail}.`;
-    case 422: return `The image could not be processed${detail}.`;
+    case 415: return `This file type is not supported${detail}.`;
+    case 422: return body.error === "download_failed"
+      ? `The image could not be downloaded${detail}.`
+      : `The image could not be processed${detail}.`;
     case 429: return `Too many requests. Please wait ${wait || "a few"} seconds and try again.`;
     case 503: return `The service is unavailable right now. Please try again in ${wait || "a few"} seconds.`;
     case 504: return "The service took too long to answer. Please try again.";
@@ -191,7 +204,22 @@ async function showResults(file, url, result, profile, took) {
   $("profile-ref").textContent = result.profile || "";
   $("geometry").textContent = Object.entries(result.geometry)
     .map(([name, value]) => `${name}: ${JSON.stringify(value)}`).join("\n");
+  const note = aspectNote(result.geometry, profile);
+  $("aspect-note").textContent = note;
+  $("aspect-note").hidden = !note;
   $("results").hidden = false;
+  $("results").scrollIntoView({ block: "start" });
+  $("results").focus({ preventScroll: true });
+}
+
+// Said when the picture is squashed or stretched: sx and sy differ by more than 1 %.
+function aspectNote(geometry, profile) {
+  const [sx, sy] = geometry.scale || [1, 1];
+  if (Math.abs(sx / sy - 1) <= 0.01) return "";
+  const [width, height] = geometry.output_size;
+  const name = profile ? profile.name : "this profile";
+  return `Note: the aspect ratio changed. ${name} stretches every image to ${width} × ${height}; ` +
+    "choose a profile that fits, covers or pads to keep it.";
 }
 
 // The crop box in upright source pixels, over the upright original (browsers show <img>
@@ -271,6 +299,19 @@ function npyBlob(tensor) {
   return new Blob([prefix, header, base64Bytes(tensor.data)], { type: "application/x-npy" });
 }
 
+const DROP_HELP = "Drop an image here, or press Enter to choose a file";
+
+function resetDropZone() {
+  $("drop-help").textContent = DROP_HELP;
+}
+
+function chooseFile(name) {
+  const hadUrl = Boolean($("url").value.trim());
+  $("url").value = "";
+  $("drop-help").textContent = `Chosen: ${name}`;
+  $("source-note").textContent = hadUrl ? "The file will be sent (the URL was cleared)." : "";
+}
+
 function wireDropZone() {
   const zone = $("drop-zone");
   zone.addEventListener("click", () => $("file").click());
@@ -284,13 +325,19 @@ function wireDropZone() {
     zone.classList.remove("over");
     if (event.dataTransfer.files.length) {
       $("file").files = event.dataTransfer.files;
-      $("url").value = "";
-      $("drop-help").textContent = `Chosen: ${event.dataTransfer.files[0].name}`;
+      chooseFile(event.dataTransfer.files[0].name);
     }
   });
   $("file").addEventListener("change", () => {
     const chosen = $("file").files[0];
-    if (chosen) { $("url").value = ""; $("drop-help").textContent = `Chosen: ${chosen.name}`; }
+    if (chosen) chooseFile(chosen.name); else resetDropZone();
+  });
+  // Whichever was set last is sent, and the page says which.
+  $("url").addEventListener("input", () => {
+    if (!$("url").value.trim()) { $("source-note").textContent = ""; return; }
+    if ($("file").files.length) $("file").value = "";
+    resetDropZone();
+    $("source-note").textContent = "The URL will be sent (the chosen file was cleared).";
   });
 }
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,33 +12,7 @@ from tests.support.gateway import PASSWORD, GatewayThread
 from tests.support.paths import ROOT, SHARED_IMAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
-        message = f"{CHROMIUM} is missing: apt-get install chromium (make test does it as root)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -95,7 +67,7 @@ def test_unsupported_file_shows_a_message(page: Any) -> None:
     page.get_by_role("button", name="Scale").click()
     alert = page.get_by_role("alert")
     alert.wait_for(state="visible")
-    assert alert.inner_text().startswith("This file type is not supported.")
+    assert alert.inner_text().startswith("This file type is not supported (PDF is not accepted")
 
 
 def test_keyboard_only_sign_in(page: Any) -> None:
@@ -158,3 +130,75 @@ def test_the_crop_box_is_drawn_over_the_original(page: Any) -> None:
     assert abs(drawn / shown - 2646 / 3024) < 0.01  # on the image, at the image's scale
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "upload-page-imagenet-224.png"), full_page=True)
+
+
+def scale_photo(page: Any, name: str) -> None:
+    page.get_by_label("Image file").set_input_files(str(SHARED_IMAGES / name))
+    page.get_by_role("button", name="Scale").click()
+
+
+def test_an_error_clears_the_earlier_result_and_takes_the_focus(page: Any) -> None:
+    sign_in(page, PASSWORD)
+    scale_photo(page, "hotdog_1400x1316.jpg")
+    expect(page.locator("#results")).to_be_visible(timeout=30_000)
+    assert page.evaluate("document.activeElement.id") == "results"
+    scale_photo(page, "formats/test.pdf")
+    expect(page.get_by_role("alert")).to_be_visible(timeout=30_000)
+    assert page.locator("#results").is_hidden()
+    assert page.locator("#download").get_attribute("href") is None
+    assert page.evaluate("document.activeElement.id") == "error"
+    message = page.get_by_role("alert").inner_text()
+    assert message.startswith("This file type is not supported") and message.count("JPEG") == 1
+
+
+def test_a_host_that_does_not_resolve_is_a_download_failure(page: Any) -> None:
+    sign_in(page, PASSWORD)
+    page.get_by_label("or an image URL").fill("http://no-such-host.invalid/a.jpg")
+    page.get_by_role("button", name="Scale").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("could not be downloaded", timeout=30_000)
+    assert "could not resolve host no-such-host.invalid" in alert.inner_text()
+
+
+def test_the_last_of_file_and_url_is_sent_and_the_page_says_so(page: Any) -> None:
+    sign_in(page, PASSWORD)
+    page.get_by_label("Image file").set_input_files(str(SHARED_IMAGES / "hotdog_1400x1316.jpg"))
+    expect(page.locator("#drop-help")).to_have_text("Chosen: hotdog_1400x1316.jpg")
+    page.get_by_label("or an image URL").fill("https://example.com/a.jpg")
+    expect(page.locator("#source-note")).to_contain_text("The URL will be sent")
+    assert page.locator("#file").evaluate("f => f.files.length") == 0
+    expect(page.locator("#drop-help")).to_have_text(
+        "Drop an image here, or press Enter to choose a file"
+    )  # no stale name
+    page.get_by_label("Image file").set_input_files(str(SHARED_IMAGES / "bird_1920x1080.jpg"))
+    expect(page.locator("#source-note")).to_contain_text("The file will be sent")
+    assert page.get_by_label("or an image URL").input_value() == ""
+    page.get_by_label("Image file").set_input_files([])
+    expect(page.locator("#drop-help")).to_have_text(
+        "Drop an image here, or press Enter to choose a file"
+    )
+
+
+def test_at_phone_width_nothing_overflows_and_the_result_is_scrolled_to(
+    browser: Any, gateway: GatewayThread
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(gateway.url + "/")
+    try:
+        sign_in(page, PASSWORD)
+        scale_photo(page, "phone_4032x3024_exif6.jpg")  # a portrait, stretched by default
+        expect(page.locator("#results")).to_be_visible(timeout=30_000)
+        widest = page.evaluate(
+            "Math.max(...[...document.querySelectorAll('form *')]"
+            ".map(e => e.getBoundingClientRect().right))"
+        )
+        assert widest <= 390 and page.evaluate("document.documentElement.scrollWidth") <= 390
+        top = page.locator("#results").evaluate("e => e.getBoundingClientRect().top")
+        assert -1 <= top < 844  # scrolled to: on screen, not below the first screen
+        note = page.locator("#aspect-note")
+        expect(note).to_contain_text("the aspect ratio changed")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "upload-page-phone.png"))
+    finally:
+        context.close()
