@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 from dataclasses import dataclass
@@ -83,10 +84,13 @@ def open_image(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
         if allowed_format is not None:
             raise CorruptImage(f"the {allowed_format} data is damaged or truncated") from None
         raise UnsupportedImage(describe_unsupported(data)) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        # Pillow's own check (set to our limit by configure_pillow) fired before ours.
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as bomb:
+        # Pillow's own check (set to our limit by configure_pillow) fired before ours; its
+        # message has the image's pixel count, which the refusal passes on.
+        counted = re.search(r"\((\d+) pixels\)", str(bomb))
+        size = f"the image is {int(counted[1]) / 1e6:.1f} megapixels, " if counted else ""
         raise ImageTooLarge(
-            f"the image has too many pixels: over the limit of "
+            f"{size or 'the image has too many pixels: '}over the limit of "
             f"{limits.max_pixels / 1e6:.1f} megapixels"
         ) from None
     except (OSError, SyntaxError, ValueError, struct.error, EOFError) as error:

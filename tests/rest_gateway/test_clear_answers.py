@@ -123,3 +123,18 @@ def test_rate_limited_requests_are_logged_one_in_a_hundred(
         if r.name == "imagescaler.requests" and "status=429" in r.getMessage()
     ]
     assert [getattr(r, "rate_limited_so_far", None) for r in lines] == [1, 101, 201]
+
+
+def test_an_image_over_the_pixel_limit_is_told_its_own_size(http: httpx.Client) -> None:
+    """Whichever check fires first (the service's, or Pillow's set to the same limit), the
+    refusal says how big the image is."""
+    from PIL import Image
+
+    from tests.support.images import encode
+
+    huge = encode(Image.new("L", (8000, 7000)), "PNG")  # 56 MP, a small file
+    reply = http.post("/v1/scale", files={"file": ("huge.png", huge, "image/png")})
+    assert reply.status_code == 413 and reply.json()["error"] == "image_too_large"
+    assert (
+        reply.json()["detail"] == "the image is 56.0 megapixels, over the limit of 50.0 megapixels"
+    )
