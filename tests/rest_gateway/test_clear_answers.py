@@ -135,6 +135,6 @@ def test_an_image_over_the_pixel_limit_is_told_its_own_size(http: httpx.Client) 
     huge = encode(Image.new("L", (8000, 7000)), "PNG")  # 56 MP, a small file
     reply = http.post("/v1/scale", files={"file": ("huge.png", huge, "image/png")})
     assert reply.status_code == 413 and reply.json()["error"] == "image_too_large"
-    assert (
-        reply.json()["detail"] == "the image is 56.0 megapixels, over the limit of 50.0 megapixels"
-    )
+    detail = reply.json()["detail"]  # with width and height when the service's check fires
+    assert detail.startswith("the image is ")
+    assert detail.endswith("56.0 megapixels, over the limit of 50.0 megapixels")
