@@ -24,6 +24,9 @@ class ImageFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     IMAGE_FORMAT_GIF: _ClassVar[ImageFormat]
     IMAGE_FORMAT_BMP: _ClassVar[ImageFormat]
     IMAGE_FORMAT_TIFF: _ClassVar[ImageFormat]
+    IMAGE_FORMAT_HEIF: _ClassVar[ImageFormat]
+    IMAGE_FORMAT_AVIF: _ClassVar[ImageFormat]
+    IMAGE_FORMAT_JXL: _ClassVar[ImageFormat]
 RESIZE_MODE_UNSPECIFIED: ResizeMode
 RESIZE_MODE_STRETCH: ResizeMode
 RESIZE_MODE_FIT: ResizeMode
@@ -36,6 +39,9 @@ IMAGE_FORMAT_WEBP: ImageFormat
 IMAGE_FORMAT_GIF: ImageFormat
 IMAGE_FORMAT_BMP: ImageFormat
 IMAGE_FORMAT_TIFF: ImageFormat
+IMAGE_FORMAT_HEIF: ImageFormat
+IMAGE_FORMAT_AVIF: ImageFormat
+IMAGE_FORMAT_JXL: ImageFormat
 
 class Resize(_message.Message):
     __slots__ = ("width", "height", "mode", "fill_rgb")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
+import httpx
 import pytest
 from PIL import Image
 
@@ -186,3 +187,15 @@ def test_health_and_reflection(api: RunningServer, image_service: RunningServer)
             )
             names = {s.name for s in next(answers).list_services_response.service}
             assert {service, "grpc.health.v1.Health"} <= names
+
+
+@pytest.mark.parametrize("name", ["formats/test.heic", "formats/test.avif", "formats/test.jxl"])
+def test_phone_formats_come_back_1024x768_gray_over_grpc_and_rest(
+    client: ScaleClient, http: httpx.Client, name: str
+) -> None:
+    over_grpc = open_bytes(client.scale(shared_image(name)))
+    reply = http.post("/v1/scale", files={"file": (name, shared_image(name), "image/heic")})
+    assert reply.status_code == 200, reply.text
+    over_rest = open_bytes(reply.content)
+    for image in (over_grpc, over_rest):
+        assert (image.format, image.mode, image.size) == ("JPEG", "L", (1024, 768))

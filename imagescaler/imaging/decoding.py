@@ -65,5 +65,5 @@ def _load(image: Image.Image) -> None:
         image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageTooLarge(f"the image has too many pixels: {error}") from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as error:
+    except (OSError, SyntaxError, ValueError, RuntimeError, struct.error, EOFError) as error:
         raise CorruptImage(f"the image could not be decoded: {error}") from None

@@ -8,11 +8,15 @@ import struct
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+import pillow_heif
+import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
+from PIL import Image, UnidentifiedImageError, features
 
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, InvalidRequest, UnsupportedImage
 
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+# AVIF is Pillow's own (libavif, in Pillow's wheels since 11.2): allowed where it is there.
+_AVIF = ("AVIF",) if features.check("avif") else ()
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", *_AVIF, "JXL")
 EXIF_ORIENTATION = 0x0112
 TIFF_ORIENTATION = 274
 _TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})
@@ -25,8 +29,6 @@ _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
     (0, b"8BPS", "Photoshop PSD"),
     (0, b"\x00\x00\x00\x0cjP  ", "JPEG 2000"),
     (0, b"\xff\x4f\xff\x51", "JPEG 2000"),
-    (0, b"\xff\x0a", "JPEG XL"),
-    (0, b"\x00\x00\x00\x0cJXL ", "JPEG XL"),
     (0, b"II*\x00\x10\x00\x00\x00CR", "Canon RAW"),
     (0, b"\x00\x00\x01\x00", "ICO"),
     (0, b"qoif", "QOI"),
@@ -39,8 +41,20 @@ _ALLOWED_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"BM", "BMP"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
+    (b"\xff\x0a", "JXL"),
+    (b"\x00\x00\x00\x0cJXL ", "JXL"),
 )
+# ISO media brands of the formats we open; others (video...) are named when refused.
+_ALLOWED_BRANDS = {
+    brand: name
+    for brand, name in ((b"heic", "HEIF"), (b"heix", "HEIF"), (b"mif1", "HEIF"), (b"avif", "AVIF"))
+    if name in ALLOWED_FORMATS
+}
 _FTYP_BRANDS = {b"avif": "AVIF", b"avis": "AVIF", b"heic": "HEIC", b"heix": "HEIC", b"mif1": "HEIF"}
+
+
+# HEIC/HEIF through libheif (pillow-heif), converted to 8 bits; primary image only.
+pillow_heif.register_heif_opener()
 
 
 @dataclass(frozen=True)
@@ -93,8 +107,11 @@ def open_image(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
             f"{size or 'the image has too many pixels: '}over the limit of "
             f"{limits.max_pixels / 1e6:.1f} megapixels"
         ) from None
-    except (OSError, SyntaxError, ValueError, struct.error, EOFError) as error:
-        raise CorruptImage(f"the image header is damaged: {error}") from None
+    except (OSError, SyntaxError, ValueError, RuntimeError, struct.error, EOFError) as error:
+        raise CorruptImage(f"the image header is damaged: {_first_line(error)}") from None
+    if image.format in ("HEIF", "AVIF") and not iso_boxes_complete(data):
+        # libheif fills the tiles of a cut file and decodes it "successfully"; refuse it here.
+        raise CorruptImage(f"the {image.format} data is truncated: its last box is cut short")
     header = ImageHeader(image.format or "", image.width, image.height, read_orientation(image))
     check_pixels(image.width, image.height, limits.max_pixels)
     return image, header
@@ -126,6 +143,8 @@ def check_pixels(width: int, height: int, max_pixels: int) -> None:
 
 def read_orientation(image: Image.Image) -> int:
     """The EXIF orientation (1-8), 1 when absent or unreadable; never decodes pixels."""
+    if image.format == "HEIF":
+        return 1  # libheif applies irot/imir and pillow-heif reports the picture upright
     try:
         if image.format == "TIFF":
             value = image.tag_v2.get(TIFF_ORIENTATION, 1)  # type: ignore[attr-defined]
@@ -158,6 +177,8 @@ def _sniff_allowed(data: bytes) -> str | None:
     """An allowed format whose signature these bytes start with, if any."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WEBP"
+    if data[4:8] == b"ftyp" and data[8:12] in _ALLOWED_BRANDS:
+        return _ALLOWED_BRANDS[data[8:12]]
     return next((name for magic, name in _ALLOWED_SIGNATURES if data.startswith(magic)), None)
 
 
@@ -184,3 +205,25 @@ def _sniff_text(data: bytes) -> str | None:
     ):
         return "plain text"
     return None
+
+
+def _first_line(error: BaseException) -> str:
+    """Decoders (libjxl's binding) can put build advice after the first line: not for users."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def iso_boxes_complete(data: bytes) -> bool:
+    """Whether every top-level box of an ISO media file (HEIF, AVIF) ends within the data."""
+    offset = 0
+    while offset + 8 <= len(data):
+        size = struct.unpack_from(">I", data, offset)[0]
+        if size == 1:  # a 64-bit size follows the type
+            if offset + 16 > len(data):
+                return False
+            size = struct.unpack_from(">Q", data, offset + 8)[0]
+        elif size == 0:  # the box runs to the end of the file
+            return True
+        if size < 8 or offset + size > len(data):
+            return False
+        offset += size
+    return offset == len(data)
