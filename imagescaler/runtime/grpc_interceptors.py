@@ -140,15 +140,10 @@ class ErrorStatusInterceptor(CallInterceptor):
     ) -> Any:
         try:
             return await behaviour(request, context)
-        except ServiceError as error:
-            annotate(reason=reason_of(error))
-            context.set_trailing_metadata(((REASON_KEY, reason_of(error)),))
-            await context.abort(grpc.StatusCode[status_name_of(error)], error.message)
         except (grpc.aio.AbortError, asyncio.CancelledError):
             raise
-        except Exception:
-            logger.exception("unexpected error in /%s/%s", service, method)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        except Exception as error:
+            await abort_for(error, context, service, method)
 
     async def around_stream(
         self, behaviour: StreamBehaviour, requests: Any, context: Any, service: str, method: str
@@ -156,15 +151,20 @@ class ErrorStatusInterceptor(CallInterceptor):
         try:
             async for reply in behaviour(requests, context):
                 yield reply
-        except ServiceError as error:
-            annotate(reason=reason_of(error))
-            context.set_trailing_metadata(((REASON_KEY, reason_of(error)),))
-            await context.abort(grpc.StatusCode[status_name_of(error)], error.message)
         except (grpc.aio.AbortError, asyncio.CancelledError, GeneratorExit):
             raise
-        except Exception:
-            logger.exception("unexpected error in /%s/%s", service, method)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        except Exception as error:
+            await abort_for(error, context, service, method)
+
+
+async def abort_for(error: Exception, context: Any, service: str, method: str) -> None:
+    """End the call with the error's status and reason, or INTERNAL for an unexpected one."""
+    if isinstance(error, ServiceError):
+        annotate(reason=reason_of(error))
+        context.set_trailing_metadata(((REASON_KEY, reason_of(error)),))
+        await context.abort(grpc.StatusCode[status_name_of(error)], error.message)
+    logger.error("unexpected error in /%s/%s", service, method, exc_info=error)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
 
 class DrainInterceptor(CallInterceptor):
