@@ -21,7 +21,7 @@ PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
     "/v1/token",
     summary="Sign in: OAuth2 password flow",
     response_model=TokenResponse,
-    responses=error_responses(401, 422, 429),
+    responses=error_responses(400, 401, 429),
 )
 @rate_limited("token")
 async def token(
