@@ -5,13 +5,20 @@ python-jose 3.5.0 accepts forged tokens under its defaults; each hole is closed 
   exactly one algorithm, the key object is built for it, and decode() is given only it;
 - an empty or short HMAC key: refused by the settings (at least 32 bytes);
 - missing `exp`, `sub`, `aud` or `iss`: required through decode()'s options;
-- `alg: none`: never among a key's algorithms.
+- `alg: none`: never among a key's algorithms;
+- NumericDates that are strings (jose converts them with int()) or not finite (an infinite
+  `exp` made jose raise OverflowError: a 500): refused as invalid claims;
+- a `crit` header: no extension is understood here, so RFC 7515 4.1.11 says refuse it;
+- tokens that live longer than max_lifetime, or were issued in the future; a subject over
+  MAX_SUBJECT characters (rate limits key on it).
+An `aud` list that contains ours is accepted, as RFC 7519 4.1.3 allows.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +30,8 @@ from jose import jwk, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
 
 ASYMMETRIC_ALGORITHMS = {"RSA": "RS256", "EC": "ES256"}
+MAX_SUBJECT = 256
+DATE_CLAIMS = ("exp", "iat", "nbf")
 
 
 class AuthError(Exception):
@@ -59,11 +68,18 @@ class TokenVerifier:
     """Checks signature, algorithm, expiry, audience, issuer and subject of bearer tokens."""
 
     def __init__(
-        self, keys: list[VerificationKey], issuer: str, audience: str, clock_skew: int
+        self,
+        keys: list[VerificationKey],
+        issuer: str,
+        audience: str,
+        clock_skew: int,
+        max_lifetime: int = 86400,
     ) -> None:
         self._keys = keys
         self._issuer = issuer
         self._audience = audience
+        self._clock_skew = clock_skew
+        self._max_lifetime = max_lifetime
         self._options = {
             "require_exp": True,
             "require_sub": True,
@@ -92,9 +108,32 @@ class TokenVerifier:
             ) from None
         except JOSEError as error:
             raise AuthError("invalid_token", f"the token is not valid: {error}") from None
+        except (OverflowError, ValueError, TypeError):
+            raise AuthError(
+                "invalid_claims", "a date claim of the token is not a finite number"
+            ) from None
+        return self._check_claims(claims)
+
+    def _check_claims(self, claims: dict[str, Any], now: float | None = None) -> str:
+        """What jose does not check: numeric dates, lifetime, issue time, subject length."""
+        for name in DATE_CLAIMS:
+            value = claims.get(name)
+            numeric = isinstance(value, int | float) and not isinstance(value, bool)
+            if value is not None and not (numeric and math.isfinite(value)):
+                raise AuthError("invalid_claims", f"the token's {name} is not a finite number")
+        now = time.time() if now is None else now
+        issued, expires = claims.get("iat"), float(claims["exp"])
+        if issued is not None and issued > now + self._clock_skew:
+            raise AuthError("invalid_claims", "the token was issued in the future")
+        if expires - (issued if issued is not None else now) > self._max_lifetime:
+            raise AuthError("invalid_claims", f"the token lives longer than {self._max_lifetime} s")
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise AuthError("invalid_claims", "the token has no subject")
+        if len(subject) > MAX_SUBJECT:
+            raise AuthError(
+                "invalid_claims", f"the token's subject is over {MAX_SUBJECT} characters"
+            )
         return subject
 
     def _key_for(self, token: str) -> VerificationKey:
@@ -102,6 +141,10 @@ class TokenVerifier:
             header = jwt.get_unverified_header(token)
         except JOSEError:
             raise AuthError("malformed_token", "the bearer token is not a JWT") from None
+        if "crit" in header:
+            raise AuthError(
+                "invalid_token", "the token needs extensions this service does not know"
+            )
         algorithm, kid = header.get("alg"), header.get("kid")
         for key in self._keys:
             if key.algorithm == algorithm and (kid is None or key.kid is None or key.kid == kid):

@@ -42,7 +42,11 @@ def build_identity(settings: GatewaySettings) -> Identity:
             "--jwt-public-keys-file or --dev-state-file"
         )
     verifier = TokenVerifier(
-        keys, settings.jwt_issuer, settings.jwt_audience, settings.jwt_clock_skew
+        keys,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        settings.jwt_clock_skew,
+        settings.jwt_max_lifetime,
     )
     issuer = None
     if signing is not None:

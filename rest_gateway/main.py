@@ -72,6 +72,8 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        # No 307 to a Host-header URL for a trailing slash: an open redirect otherwise.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.identity = identity
@@ -97,7 +99,8 @@ def create_app(
         app.include_router(tokens.router)
     app.include_router(health.router)
     app.include_router(page.router)
-    app.mount("/static", StaticFiles(directory=str(page.WEB_ROOT)), name="static")
+    # Only the page's assets: web/static holds nothing else (no Python source is served).
+    app.mount("/static", StaticFiles(directory=str(page.WEB_ROOT / "static")), name="static")
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from imagescaler.runtime.settings import (
@@ -46,6 +46,9 @@ class GatewaySettings(ServiceSettings):
         30, ge=0, le=MAX_CLOCK_SKEW, description="seconds of clock skew allowed on exp and nbf"
     )
     token_ttl: int = Field(3600, ge=60, description="lifetime in seconds of tokens issued here")
+    jwt_max_lifetime: int = Field(
+        86400, ge=60, description="longest token lifetime accepted, exp minus iat (or now)"
+    )
     jwt_signing_key_file: Path | None = Field(
         None, description="PEM private key (RSA or EC P-256) to issue RS256/ES256 tokens"
     )
@@ -107,6 +110,14 @@ class GatewaySettings(ServiceSettings):
         if secret is not None and len(secret.get_secret_value().encode()) < MIN_HMAC_SECRET_BYTES:
             raise ValueError(f"an HS256 secret must be at least {MIN_HMAC_SECRET_BYTES} bytes")
         return secret
+
+    @model_validator(mode="after")
+    def _issued_tokens_are_accepted(self) -> GatewaySettings:
+        if self.token_ttl > self.jwt_max_lifetime:
+            raise ValueError(
+                "token_ttl is longer than jwt_max_lifetime: its tokens would be refused"
+            )
+        return self
 
     @property
     def host(self) -> str:

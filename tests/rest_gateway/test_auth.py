@@ -277,3 +277,73 @@ def test_users_from_the_environment_can_sign_in(
 def test_malformed_users_refuse_to_start() -> None:
     with pytest.raises(ValidationError, match="expected name:scrypt"):
         GatewaySettings(users="bob:plaintext")
+
+
+def rs256(key_dir: Path) -> Callable[[bytes], bytes]:
+    """Signs with the identity provider's own key: only the claims are hostile."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    private = serialization.load_pem_private_key((key_dir / "idp.pem").read_bytes(), None)
+
+    def sign(data: bytes) -> bytes:
+        return private.sign(data, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr,call-arg,arg-type]
+
+    return sign
+
+
+def raw_claims(text: str) -> str:
+    """Claims whose JSON text is given as is (JSON numbers such as 1e400 that no encoder writes)."""
+    header = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode())
+    return f"{header}.{b64(text.encode())}"
+
+
+@pytest.mark.parametrize(
+    ("how", "says"),
+    [
+        ("exp 1e400", "not a finite number"),
+        ("exp as a string", "not a finite number"),
+        ("exp in 9999", "lives longer than 86400 s"),
+        ("iat ten years ahead", "issued in the future"),
+        ("a 10 kB subject", "over 256 characters"),
+        ("a crit header", "extensions this service does not know"),
+    ],
+)
+def test_claims_jose_would_let_through_are_refused(
+    gateway: GatewayThread, key_dir: Path, how: str, says: str
+) -> None:
+    now = int(time.time())
+    sign = rs256(key_dir)
+    base = '"sub": "mallory", "iss": "imagescaler", "aud": "imagescaler"'
+    if how == "exp 1e400":
+        signing_input = raw_claims(f'{{{base}, "iat": {now}, "exp": 1e400}}')
+        token = f"{signing_input}.{b64(sign(signing_input.encode()))}"
+    elif how == "a crit header":
+        token = hand_made({"alg": "RS256", "crit": ["exp-ext"], "exp-ext": 1}, claims(), sign)
+    else:
+        changes: dict[str, Any] = {
+            "exp as a string": {"exp": str(now + 600)},
+            "exp in 9999": {"exp": 253402300799, "iat": now},
+            "iat ten years ahead": {
+                "iat": now + 10 * 365 * 86400,
+                "exp": now + 10 * 365 * 86400 + 60,
+            },
+            "a 10 kB subject": {"sub": "m" * 10_000},
+        }[how]
+        token = hand_made({"alg": "RS256", "typ": "JWT"}, claims(**changes), sign)
+    reply = status_with(gateway, token)
+    assert reply.status_code == 401, (how, reply.status_code, reply.text)
+    assert says in reply.json()["detail"]
+
+
+def test_an_audience_list_that_names_ours_is_accepted(
+    gateway: GatewayThread, key_dir: Path
+) -> None:
+    """RFC 7519 4.1.3: aud may be a list; the token is for us if ours is in it."""
+    token = idp_token(key_dir, aud=["someone-else", "imagescaler"])
+    assert status_with(gateway, token).status_code == 415  # accepted, then no body
+
+
+def test_a_ttl_longer_than_the_max_lifetime_refuses_to_start() -> None:
+    with pytest.raises(ValidationError, match="token_ttl is longer than jwt_max_lifetime"):
+        GatewaySettings(jwt_hs256_secret="s" * 32, token_ttl=7200, jwt_max_lifetime=3600)

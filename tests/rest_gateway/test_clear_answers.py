@@ -138,3 +138,16 @@ def test_an_image_over_the_pixel_limit_is_told_its_own_size(http: httpx.Client) 
     detail = reply.json()["detail"]  # with width and height when the service's check fires
     assert detail.startswith("the image is ")
     assert detail.endswith("56.0 megapixels, over the limit of 50.0 megapixels")
+
+
+def test_a_trailing_slash_is_not_redirected_to_the_host_header(http: httpx.Client) -> None:
+    reply = http.post("/v1/scale/", headers={"Host": "evil.example"}, files={"file": PHOTO})
+    assert reply.status_code == 404 and "location" not in reply.headers
+
+
+def test_only_the_pages_assets_are_served(gateway: GatewayThread) -> None:
+    with gateway.client() as client:
+        assert client.get("/static/app.js").status_code == 200
+        assert client.get("/static/style.css").status_code == 200
+        assert client.get("/static/__init__.py").status_code == 404
+        assert client.get("/static/../__init__.py").status_code == 404
