@@ -6,32 +6,41 @@ The library that the service runs, for training code (no gRPC needed):
     result = preprocess(jpeg_bytes, BUILTIN_PROFILES["imagenet-224"])
     result.array, result.geometry, result.profile
 
+Its names load on first use (PEP 562), so the command line, the services and the container's
+health probe do not pay for the imaging stack when they do not use it.
+
 Layers, each importing only those below it (pyproject.toml's import-linter contracts):
 the command line (imagescaler.cli) -> the services (grpc_api, image_service, rest_gateway)
 -> the pure imaging library (imagescaler.imaging) -> the runtime (imagescaler.runtime)."""
 
-from imagescaler.imaging.formats import Limits
-from imagescaler.imaging.inspection import ImageFacts, inspect_image
-from imagescaler.imaging.mapping import Geometry
-from imagescaler.imaging.preprocess import Result, preprocess
-from imagescaler.imaging.profiles import (
-    BUILTIN_PROFILES,
-    Profile,
-    ProfilesFileError,
-    default_profile,
-    load_profiles,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BUILTIN_PROFILES",
-    "Geometry",
-    "ImageFacts",
-    "Limits",
-    "Profile",
-    "ProfilesFileError",
-    "Result",
-    "default_profile",
-    "inspect_image",
-    "load_profiles",
-    "preprocess",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "Limits": "imagescaler.imaging.formats",
+    "ImageFacts": "imagescaler.imaging.inspection",
+    "inspect_image": "imagescaler.imaging.inspection",
+    "Geometry": "imagescaler.imaging.mapping",
+    "Result": "imagescaler.imaging.preprocess",
+    "preprocess": "imagescaler.imaging.preprocess",
+    "BUILTIN_PROFILES": "imagescaler.imaging.profiles",
+    "Profile": "imagescaler.imaging.profiles",
+    "ProfilesFileError": "imagescaler.imaging.profiles",
+    "default_profile": "imagescaler.imaging.profiles",
+    "load_profiles": "imagescaler.imaging.profiles",
+}
+__all__ = [  # noqa: RUF022 - the same names as _EXPORTS, in its order
+    "Limits", "ImageFacts", "inspect_image", "Geometry", "Result", "preprocess",
+    "BUILTIN_PROFILES", "Profile", "ProfilesFileError", "default_profile", "load_profiles",
+]  # fmt: skip
+
+
+assert set(__all__) == set(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'imagescaler' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -9,16 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import PIL
-import simplejpeg
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Dimension = Annotated[int, Field(ge=1, le=16384)]
 # The libraries whose versions decide the pixels (simplejpeg bundles libjpeg-turbo).
-PIXEL_LIBRARIES = {"pillow": PIL.__version__, "simplejpeg": simplejpeg.__version__}
+# Read from the installed distributions: no need to import the libraries to know them.
+PIXEL_LIBRARIES = {"pillow": version("pillow"), "simplejpeg": version("simplejpeg")}
 
 
 class _Frozen(BaseModel):

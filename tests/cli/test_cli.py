@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -158,3 +159,21 @@ def test_up_takes_the_rate_limit_and_warns_loudly_about_private_urls(tmp_path: P
                 for _ in range(3)
             ]
     assert statuses == [200, 200, 429]
+
+
+def test_the_command_line_starts_without_the_imaging_stack() -> None:
+    """`imagescaler probe` is the container's health check, run every 10 s: building the parser
+    must not load Pillow, NumPy, the HEIF plugin or gRPC (the package root loads lazily)."""
+    code = (
+        "import sys, imagescaler.cli.main, imagescaler; "
+        "print(sorted(m for m in ('PIL', 'numpy', 'pillow_heif', 'grpc') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert loaded.stdout.strip() == "[]"
+    library = "from imagescaler import preprocess, BUILTIN_PROFILES; print(callable(preprocess))"
+    used = subprocess.run(
+        [sys.executable, "-c", library], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert used.stdout.strip() == "True"
