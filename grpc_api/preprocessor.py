@@ -48,14 +48,16 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
     async def PreprocessStream(
         self, requests: AsyncIterator[pre_pb.StreamRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pre_pb.StreamReply]:
-        """At most stream_window images in work; the next request is read only when one
-        finishes, so HTTP/2 flow control slows a client that sends faster than we work."""
+        """At most stream_window images in work or waiting to be sent: a slot is freed when
+        its reply has been handed to gRPC, and the next request is read only then, so HTTP/2
+        flow control slows a client that sends faster than we work, or reads slower."""
         window = asyncio.Semaphore(self._stream_window)
         replies: asyncio.Queue[pre_pb.StreamReply | None] = asyncio.Queue()
         feeder = asyncio.create_task(self._feed(requests, window, replies))
         try:
             while (reply := await replies.get()) is not None:
                 yield reply
+                window.release()
             await feeder  # a failure of the request stream itself ends the call with it
         finally:
             feeder.cancel()
@@ -70,7 +72,7 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
         try:
             async for item in requests:
                 await window.acquire()
-                task = asyncio.create_task(self._one(item, window, replies))
+                task = asyncio.create_task(self._one(item, replies))
                 items.add(task)
                 task.add_done_callback(items.discard)
             await asyncio.gather(*items)
@@ -80,10 +82,7 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
             await replies.put(None)
 
     async def _one(
-        self,
-        item: pre_pb.StreamRequest,
-        window: asyncio.Semaphore,
-        replies: asyncio.Queue[pre_pb.StreamReply | None],
+        self, item: pre_pb.StreamRequest, replies: asyncio.Queue[pre_pb.StreamReply | None]
     ) -> None:
         try:
             result = await self._preprocess(item.image, item.profile)
@@ -99,8 +98,6 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
             reply = pre_pb.StreamReply(
                 id=item.id, code=code, reason="internal", message="internal error"
             )
-        finally:
-            window.release()
         await replies.put(reply)
 
     async def _preprocess(self, image: pre_pb.ImageInput, name: str) -> pre_pb.PreprocessReply:
