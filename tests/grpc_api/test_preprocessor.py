@@ -13,9 +13,9 @@ from grpc_api.profile_catalog import ProfileCatalog
 from grpc_api.settings import ApiSettings
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
-from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.runtime.grpc_server import RunningServer
+from rest_gateway.preprocess_responses import geometry_of
 from tests.support.images import encode, open_bytes, shared_image
 from tests.support.servers import CLIENT_OPTIONS, ScaleClient
 
@@ -45,14 +45,6 @@ def tensor(reply: pre_pb.PreprocessReply) -> np.ndarray:
     return array.reshape(tuple(reply.tensor.shape))
 
 
-def geometry(message: pre_pb.Geometry) -> Geometry:
-    return Geometry(
-        tuple(message.source_size), message.orientation, tuple(message.upright_size),  # type: ignore[arg-type]
-        message.decode_scale, tuple(message.crop_box), tuple(message.scale),  # type: ignore[arg-type]
-        tuple(message.padding), tuple(message.output_size), message.margin_skipped,  # type: ignore[arg-type]
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("photo", CORPUS)
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_the_service_returns_exactly_what_the_library_returns(
@@ -64,7 +56,7 @@ def test_the_service_returns_exactly_what_the_library_returns(
     reply = stub.Preprocess(request(photo, profile.name), timeout=60)
     local = preprocess(shared_image(photo), profile)
     assert reply.profile == local.profile == profile.reference
-    assert geometry(reply.geometry) == local.geometry
+    assert geometry_of(reply.geometry) == local.geometry
     flat = [value for row in local.geometry.output_to_source for value in row]
     assert list(reply.geometry.output_to_source) == pytest.approx(flat)
     if local.array is not None:
