@@ -116,12 +116,16 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--local", action="store_true", help="run the library here, on every core")
     where.add_argument("--server", metavar="HOST:PORT", help="stream through a deployment's API")
     parser.add_argument(
-        "--concurrency", type=int, help="local: worker processes (cores); server: streams (2)"
+        "--concurrency", type=int, help="local: worker threads (cores); server: streams (2)"
     )
     parser.add_argument(
         "--shard-size", type=int, default=1000, help="samples per shard (default 1000)"
     )
-    parser.add_argument("--profiles-file", type=Path, help="local: more profiles (TOML)")
+    parser.add_argument(
+        "--profiles-file",
+        type=Path,
+        help="more profiles (TOML), with --local; a server has its own",
+    )
 
 
 def no_arguments(parser: argparse.ArgumentParser) -> None:

@@ -204,6 +204,10 @@ def test_a_manifest_gives_keys_and_labels(tmp_path: Path) -> None:
             ["{folder}", "--profile", "yolo-640", "--server", "127.0.0.1:9"],
             "cannot list the profiles",
         ),
+        (
+            ["{folder}", "--profile", "x", "--server", "127.0.0.1:9", "--profiles-file", "p.toml"],
+            "--profiles-file is for --local",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:

@@ -72,6 +72,8 @@ def prepare(args: argparse.Namespace) -> Plan:
     items, left_out = source.items, source.left_out
     out = writable_folder(Path(args.out))
     if args.server:
+        if args.profiles_file:
+            raise UsageError("--profiles-file is for --local: a server serves its own profiles")
         references = server_profiles(args.server)
         check_profile(args.profile, references)
         engine: Engine = ServerEngine(args.server, args.profile, args.concurrency or 2)
