@@ -66,6 +66,8 @@ def test_ten_bit_heif_comes_out_in_eight_bits_by_range() -> None:
     heif = pillow_heif.from_bytes(mode="RGB;16", size=(80, 40), data=levels.tobytes())
     buffer = io.BytesIO()
     heif.save(buffer, quality=-1)  # 16-bit samples are written as a 10-bit HEIF
+    written = pillow_heif.open_heif(io.BytesIO(buffer.getvalue()), convert_hdr_to_8bit=False)
+    assert written.info["bit_depth"] == 10  # the sample really is 10-bit
     image = open_bytes(process_image(buffer.getvalue(), AS_IS, LIMITS).data)
     assert image.mode == "RGB"
     left, right = image.getpixel((10, 20)), image.getpixel((70, 20))
