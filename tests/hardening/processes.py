@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import httpx
 
 from imagescaler.runtime.grpc_client import health_status_at
-from tests.support.processes import GRPC_LISTENING, ServiceProcess, start
+from tests.support.processes import LISTENING, ServiceProcess, start
 from tests.support.waiting import wait_until
 
 METRICS_LISTENING = re.compile(r"metrics on \S+ \(port (\d+)\)")
@@ -26,7 +26,7 @@ class ImageServiceProcess:
         ]  # fmt: skip
         self.service: ServiceProcess = start("image service", command, None, None)
         self.metrics_port = int(self.service.wait_for(METRICS_LISTENING)[1])
-        self.port = int(self.service.wait_for(GRPC_LISTENING)[1])
+        self.port = int(self.service.wait_for(LISTENING)[1])
         self.wait_until("SERVING")
 
     @property

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-GRPC_LISTENING = re.compile(r"listening on \S+ \(port (\d+)\)")
-HTTP_LISTENING = re.compile(r"Uvicorn running on http://[^:/]+:(\d+)")
+# Every service says where it bound: "<service> listening on <address> (port N)".
+LISTENING = re.compile(r"\blistening on \S+ \(port (\d+)\)")
 
 
 @dataclass
@@ -105,7 +105,7 @@ def three_services(
     try:
         image = start("image service", [*commands["image-service"], *LOOPBACK_GRPC], env, cwd)
         started.append(image)
-        image_port = int(image.wait_for(GRPC_LISTENING)[1])
+        image_port = int(image.wait_for(LISTENING)[1])
         api = start(
             "API",
             [*commands["api"], *LOOPBACK_GRPC, "--image-service", f"127.0.0.1:{image_port}"],
@@ -113,7 +113,7 @@ def three_services(
             cwd,
         )
         started.append(api)
-        api_port = int(api.wait_for(GRPC_LISTENING)[1])
+        api_port = int(api.wait_for(LISTENING)[1])
         gateway = start(
             "gateway",
             [*commands["gateway"], "--listen", "127.0.0.1:0", "--api", f"127.0.0.1:{api_port}"],
@@ -121,7 +121,7 @@ def three_services(
             cwd,
         )
         started.append(gateway)
-        gateway_port = int(gateway.wait_for(HTTP_LISTENING)[1])
+        gateway_port = int(gateway.wait_for(LISTENING)[1])
         yield Ports(image_port, api_port, gateway_port), started
     finally:
         for service in reversed(started):
