@@ -100,7 +100,7 @@ class ApiSettings(GrpcServiceSettings):
         None, description="TOML file of preprocessing profiles, beside the built-in ones"
     )
     stream_window: int = Field(
-        8, ge=1, le=256, description="images of one PreprocessStream in work at once"
+        8, ge=1, le=256, description="images of one PreprocessStream in work or not yet sent"
     )
 
     @field_validator("profiles_file")
