@@ -75,7 +75,6 @@ def create_app(
         # No 307 to a Host-header URL for a trailing slash: an open redirect otherwise.
         redirect_slashes=False,
     )
-    app.state.settings = settings
     app.state.identity = identity
     app.state.api = api
     app.state.metrics = metrics
