@@ -47,7 +47,7 @@ async def create_server(
         ProfileCatalog.from_settings(settings),
         sources,
         images,
-        Limits(settings.max_image_bytes, settings.max_pixels),
+        Limits.from_settings(settings),
         settings.stream_window,
     )
 

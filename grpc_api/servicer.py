@@ -44,7 +44,7 @@ class ImageScalerServicer(api_grpc.ImageScalerServicer):
         self._sources = sources
         self._images = images
         self._metrics = metrics
-        self._limits = Limits(settings.max_image_bytes, settings.max_pixels)
+        self._limits = Limits.from_settings(settings)
 
     async def ScaleImage(
         self, request: api_pb.ScaleImageRequest, context: grpc.aio.ServicerContext

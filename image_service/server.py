@@ -22,7 +22,7 @@ async def create_server(
     """Start the image service on settings.listen (port 0 picks one) and mark it SERVING."""
     registry = registry if registry is not None else CollectorRegistry()
     pool = WorkerPool(settings.workers, settings.queue_depth)
-    limits = Limits(settings.max_image_bytes, settings.max_pixels)
+    limits = Limits.from_settings(settings)
     servicer = ImageServiceServicer(pool, limits, ImageMetrics(registry, "image-service"))
 
     def add_servicers(server: Any) -> list[str]:

@@ -36,6 +36,7 @@ class GatewayError(Exception):
 HTTP_STATUS: dict[tuple[grpc.StatusCode, str | None], int] = {
     (grpc.StatusCode.INVALID_ARGUMENT, "unsupported_image"): 415,
     (grpc.StatusCode.INVALID_ARGUMENT, "corrupt_image"): 422,
+    (grpc.StatusCode.INVALID_ARGUMENT, "image_too_complex"): 422,
     (grpc.StatusCode.INVALID_ARGUMENT, None): 400,
     (grpc.StatusCode.RESOURCE_EXHAUSTED, "image_too_large"): 413,
     (grpc.StatusCode.RESOURCE_EXHAUSTED, "overloaded"): 503,

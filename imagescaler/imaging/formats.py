@@ -6,13 +6,15 @@ import io
 import re
 import struct
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pillow_heif
 import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
 from PIL import Image, UnidentifiedImageError, features
 
+from imagescaler.imaging.structure import StructureLimits, check_structure
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, InvalidRequest, UnsupportedImage
+from imagescaler.runtime.settings import GrpcServiceSettings
 
 # AVIF is Pillow's own (libavif, in Pillow's wheels since 11.2): allowed where it is there.
 _AVIF = ("AVIF",) if features.check("avif") else ()
@@ -63,6 +65,12 @@ class Limits:
 
     max_bytes: int
     max_pixels: int
+    structure: StructureLimits = field(default_factory=StructureLimits)
+
+    @classmethod
+    def from_settings(cls, settings: GrpcServiceSettings) -> Limits:
+        structure = StructureLimits(max_jpeg_scans=settings.max_jpeg_scans)
+        return cls(settings.max_image_bytes, settings.max_pixels, structure)
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,7 @@ def configure_pillow(max_pixels: int) -> None:
 def open_image(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
     """Open `data` lazily (no pixels decoded) after checking format and limits."""
     check_byte_size(len(data), limits.max_bytes)
+    check_structure(data, limits.structure)
     try:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:

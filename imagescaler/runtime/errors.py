@@ -5,7 +5,8 @@
     ├── UnknownProfile         no preprocessing profile has that name
     ├── UnsupportedImage       not an image, or a format outside the allow-list
     ├── CorruptImage           a supported format that fails to decode (truncated, damaged)
-    ├── ImageTooLarge          over the byte or pixel limit
+    ├── ImageTooLarge          over the byte or pixel limit, or alone over the memory budget
+    ├── ImageTooComplex        a container over a structural limit (scans, strips, frames)
     ├── SourceRefused          a URL refused by policy before any connection
     ├── DownloadFailed         the URL could not be fetched (unreachable, non-2xx, too slow)
     ├── Overloaded             the work queue is full
@@ -51,6 +52,10 @@ class ImageTooLarge(ServiceError):
     reason = "image_too_large"
 
 
+class ImageTooComplex(ServiceError):
+    reason = "image_too_complex"
+
+
 class SourceRefused(ServiceError):
     reason = "source_refused"
 
@@ -82,6 +87,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], str] = {
     UnsupportedImage: "INVALID_ARGUMENT",
     CorruptImage: "INVALID_ARGUMENT",
     ImageTooLarge: "RESOURCE_EXHAUSTED",
+    ImageTooComplex: "INVALID_ARGUMENT",
     SourceRefused: "PERMISSION_DENIED",
     DownloadFailed: "FAILED_PRECONDITION",
     Overloaded: "RESOURCE_EXHAUSTED",

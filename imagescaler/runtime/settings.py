@@ -99,6 +99,9 @@ class GrpcServiceSettings(ServiceSettings):
     max_pixels: int = Field(
         50_000_000, ge=1, description="largest image accepted, in pixels (width x height)"
     )
+    max_jpeg_scans: int = Field(
+        100, ge=1, description="most scans a progressive JPEG may have (each costs a full pass)"
+    )
     drain_delay: float = Field(
         1.0,
         ge=0,
