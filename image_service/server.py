@@ -14,6 +14,7 @@ from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
 from imagescaler.runtime.image_metrics import ImageMetrics
+from imagescaler.runtime.memory_budget import MemoryBudget, default_budget
 
 
 async def create_server(
@@ -23,7 +24,9 @@ async def create_server(
     registry = registry if registry is not None else CollectorRegistry()
     pool = WorkerPool(settings.workers, settings.queue_depth)
     limits = Limits.from_settings(settings)
-    servicer = ImageServiceServicer(pool, limits, ImageMetrics(registry, "image-service"))
+    budget = MemoryBudget(settings.memory_budget or default_budget())
+    metrics = ImageMetrics(registry, "image-service")
+    servicer = ImageServiceServicer(pool, limits, budget, metrics)
 
     def add_servicers(server: Any) -> list[str]:
         image_grpc.add_ImageServiceServicer_to_server(servicer, server)
@@ -37,5 +40,9 @@ async def create_server(
 
 def main(settings: ImageServiceSettings) -> None:
     configure_pillow(settings.max_pixels)
-    summary = f"{settings.workers} workers, queue {settings.queue_depth}"
+    budget = settings.memory_budget or default_budget()
+    summary = (
+        f"{settings.workers} workers, queue {settings.queue_depth}, "
+        f"decode memory budget {budget >> 20} MiB"
+    )
     run_service("image-service", settings, create_server, summary)

@@ -22,6 +22,7 @@ from imagescaler.imaging.processing import (
 )
 from imagescaler.runtime.errors import InvalidRequest
 from imagescaler.runtime.image_metrics import ImageMetrics
+from imagescaler.runtime.memory_budget import MemoryBudget
 from imagescaler.runtime.request_context import annotate
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageService"].full_name
@@ -43,10 +44,15 @@ _OUTPUT_FORMATS = {
 
 class ImageServiceServicer(pb_grpc.ImageServiceServicer):
     def __init__(
-        self, pool: WorkerPool, limits: Limits, metrics: ImageMetrics | None = None
+        self,
+        pool: WorkerPool,
+        limits: Limits,
+        budget: MemoryBudget,
+        metrics: ImageMetrics | None = None,
     ) -> None:
         self._pool = pool
         self._limits = limits
+        self._budget = budget
         self._metrics = metrics
 
     async def Process(
@@ -54,7 +60,9 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
     ) -> pb.ProcessReply:
         options = options_from_request(request)
         annotate(bytes_in=len(request.image))
-        result = await self._pool.run(process_image, request.image, options, self._limits)
+        result = await self._pool.run(
+            process_image, request.image, options, self._limits, self._budget
+        )
         self._record(len(request.image), result)
         return reply_from_result(result)
 
@@ -65,7 +73,9 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
             raise InvalidRequest("no image: the job carries no image bytes")
         profile = profile_from_job(request.profile_json)
         annotate(bytes_in=len(request.image), profile=profile.name)
-        result = await self._pool.run(preprocess, request.image, profile, self._limits)
+        result = await self._pool.run(
+            preprocess, request.image, profile, self._limits, self._budget
+        )
         width, height = result.geometry.upright_size
         annotate(size_in=f"{width}x{height}", format=result.source_format)
         if self._metrics is not None:

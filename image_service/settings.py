@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import ByteSize, Field
 from pydantic_settings import SettingsConfigDict
 
 from imagescaler.runtime.settings import (
@@ -30,6 +30,12 @@ class ImageServiceSettings(GrpcServiceSettings):
         default_factory=available_cpus,
         ge=1,
         description="threads doing pixel work (default: cores)",
+    )
+    memory_budget: ByteSize | None = Field(
+        None,
+        ge=16 * 1024 * 1024,
+        description="bytes of decode memory in flight; images wait for it, and one that alone "
+        "needs more is refused (default: the container's memory limit less 192 MiB, else 2 GiB)",
     )
     queue_depth: int = Field(
         8, ge=0, description="requests that may wait for a worker before RESOURCE_EXHAUSTED"

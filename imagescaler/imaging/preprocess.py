@@ -5,12 +5,14 @@ package (no gRPC), so both see the same pixels for the same profile reference.""
 
 from __future__ import annotations
 
+from contextlib import closing
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from imagescaler.imaging.colour import to_working_mode
+from imagescaler.imaging.decode_cost import reserve_decode
 from imagescaler.imaging.decoding import decode
 from imagescaler.imaging.formats import ImageHeader, Limits, open_image
 from imagescaler.imaging.geometry import ResizePlan
@@ -19,6 +21,7 @@ from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.processing import REDUCING_GAP, encode, letterbox
 from imagescaler.imaging.profiles import ImageOutput, Pad, Profile, TensorOutput
 from imagescaler.imaging.tensors import to_tensor
+from imagescaler.runtime.memory_budget import MemoryBudget
 
 RESAMPLING = {
     "nearest": Image.Resampling.NEAREST,
@@ -48,15 +51,35 @@ class Result:
         return MEDIA_TYPES[self.format] if self.format else "application/x-npy"
 
 
-def preprocess(data: bytes, profile: Profile, limits: Limits = DEFAULT_LIMITS) -> Result:
+def preprocess(
+    data: bytes,
+    profile: Profile,
+    limits: Limits = DEFAULT_LIMITS,
+    budget: MemoryBudget | None = None,
+) -> Result:
     """Decode `data` within `limits`, orient, size, colour and output it as `profile` says.
-    Raises the ServiceError subclasses of imagescaler.runtime.errors for bad input."""
+    Raises the ServiceError subclasses of imagescaler.runtime.errors for bad input. With a
+    `budget`, the decode's estimated memory is reserved from it first."""
     image, header = open_image(data, limits)
     layout = plan_layout(header.upright_size, profile)
+    plan = _decode_plan(header, layout, profile)
+    with reserve_decode(budget, image, header, plan), closing(image):
+        return _preprocess(data, image, header, layout=layout, plan=plan, profile=profile)
+
+
+def _preprocess(
+    data: bytes,
+    image: Image.Image,
+    header: ImageHeader,
+    *,
+    layout: Layout,
+    plan: ResizePlan | None,
+    profile: Profile,
+) -> Result:
     gray = profile.colour == "L"
     exact = profile.fidelity == "exact"
     # Exact: decode RGB and convert, as PIL-based code does, not luma straight from the JPEG.
-    decoded = decode(data, image, header, _decode_plan(header, layout, profile), gray and not exact)
+    decoded = decode(data, image, header, plan, gray and not exact)
     working = to_working_mode(decoded, gray, manage_colour=not exact)
     if not gray and working.mode == "L":
         working = working.convert("RGB")  # an RGB profile gives 3 channels, gray input or not

@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 
 from PIL import Image
 
 from imagescaler.imaging.colour import to_working_mode
+from imagescaler.imaging.decode_cost import reserve_decode
 from imagescaler.imaging.decoding import decode
 from imagescaler.imaging.formats import ImageHeader, Limits, open_image
 from imagescaler.imaging.geometry import ResizePlan, ResizeSpec, plan_resize
 from imagescaler.runtime.errors import InvalidRequest
+from imagescaler.runtime.memory_budget import MemoryBudget
 
 ENCODABLE_FORMATS = ("JPEG", "PNG", "WEBP")
 DEFAULT_QUALITY = 90
@@ -63,8 +65,11 @@ class StageClock:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 
 
-def process_image(data: bytes, options: ProcessingOptions, limits: Limits) -> ProcessedImage:
-    """Turn image bytes into the image `options` asks for; raises ServiceError subclasses."""
+def process_image(
+    data: bytes, options: ProcessingOptions, limits: Limits, budget: MemoryBudget | None = None
+) -> ProcessedImage:
+    """Turn image bytes into the image `options` asks for; raises ServiceError subclasses.
+    With a `budget`, the decode's estimated memory is reserved from it first."""
     validate_options(options)
     image, header = open_image(data, limits)
     output_format = choose_output_format(header.format, options.output_format)
@@ -77,6 +82,23 @@ def process_image(data: bytes, options: ProcessingOptions, limits: Limits) -> Pr
         return ProcessedImage(
             data, header.format, width, height, header, scaled=False, grayscaled=False
         )
+    with reserve_decode(budget, image, header, plan), closing(image):
+        # Closing frees the decoded pixels before the reservation ends and memory is trimmed.
+        return _process(
+            data, image, header, options=options, plan=plan, output_format=output_format
+        )
+
+
+def _process(
+    data: bytes,
+    image: Image.Image,
+    header: ImageHeader,
+    *,
+    options: ProcessingOptions,
+    plan: ResizePlan | None,
+    output_format: str,
+) -> ProcessedImage:
+    spec = options.resize
     clock = StageClock()
     with clock.stage("decode"):
         image = decode(data, image, header, plan, options.grayscale)

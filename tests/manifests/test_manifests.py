@@ -11,13 +11,16 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ByteSize, TypeAdapter
 
+from imagescaler.runtime.memory_budget import PROCESS_BASELINE_BYTES
 from tests.support.paths import ROOT
 
 MANIFESTS = ROOT / "manifests"
 OVERLAYS = ["base", "overlays/dev", "overlays/prod"]
 GRPC_PORTS = {"image-service": 50052, "api": 50051}
 KUBERNETES_VERSION = "1.33.0"
+BYTES = TypeAdapter(ByteSize)
 
 
 def render(path: Path) -> list[dict[str, Any]]:
@@ -108,6 +111,16 @@ def test_every_container_has_probes_security_and_resources(rendered: tuple[str, 
         assert "preStop" in container["lifecycle"], name
         assert pod["terminationGracePeriodSeconds"] >= 10, name
         assert pod["automountServiceAccountToken"] is False, name
+
+
+def test_the_image_services_memory_budget_fits_its_memory_limit(rendered: tuple[str, Any]) -> None:
+    """Decode memory plus the process's own baseline stays under the limit: no OOM kill."""
+    _, docs = rendered
+    (container,) = [c for name, _, c in containers(docs) if name == "image-service"]
+    env = {entry["name"]: entry.get("value") for entry in container["env"]}
+    budget = BYTES.validate_python(env["IMAGESCALER_IMAGE_MEMORY_BUDGET"])
+    limit = BYTES.validate_python(container["resources"]["limits"]["memory"] + "B")  # 512Mi
+    assert 0 < budget <= limit - PROCESS_BASELINE_BYTES
 
 
 def test_spread_across_nodes_and_scraped_by_prometheus(rendered: tuple[str, Any]) -> None:

@@ -1,0 +1,72 @@
+"""The memory a decode will take, estimated from the header before any pixel is decoded."""
+
+from __future__ import annotations
+
+import math
+from contextlib import AbstractContextManager, nullcontext
+
+from PIL import Image
+
+from imagescaler.imaging.formats import ImageHeader
+from imagescaler.imaging.geometry import ResizePlan
+from imagescaler.imaging.jpeg_decoder import DIRECT_MODES
+from imagescaler.runtime.memory_budget import MemoryBudget
+
+# Peak bytes per decoded pixel over decode, colour conversion, resize and encode, measured
+# per format and mode with some room (docs/security.md, "Memory"). Pillow holds RGB in 4 bytes
+# a pixel; alpha is composited on white through two more copies; 16-bit input is widened.
+BYTES_PER_DECODED_PIXEL = 10
+_BYTES_PER_PIXEL_BY_FORMAT = {"WEBP": 18, "AVIF": 12, "HEIF": 12, "JXL": 12}
+_WIDE_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa", "I", "F", "I;16", "I;16B", "I;16L"})
+WIDE_MODE_BYTES_PER_PIXEL = 14
+# libwebp's animation decoder keeps two RGBA canvases beside the frame Pillow gets.
+ANIMATION_CANVAS_BYTES = 8
+# A progressive JPEG's coefficients are kept whole: 64 x 2 bytes per 8x8 block per channel.
+COEFFICIENT_BYTES = 2
+# Buffers of any job, whatever its size: the output, a tensor, the encoder's.
+JOB_OVERHEAD_BYTES = 8 << 20
+
+
+def reserve_decode(
+    budget: MemoryBudget | None, image: Image.Image, header: ImageHeader, plan: ResizePlan | None
+) -> AbstractContextManager[None]:
+    """Hold the decode's estimated memory in `budget` (nothing to hold without one)."""
+    if budget is None:
+        return nullcontext()
+    return budget.reserve(estimate_decode_bytes(image, header, plan))
+
+
+def estimate_decode_bytes(image: Image.Image, header: ImageHeader, plan: ResizePlan | None) -> int:
+    """Bytes the decode of `image` will need at its peak, for the memory budget."""
+    return JOB_OVERHEAD_BYTES + _pixel_bytes(image, header, plan)
+
+
+def _pixel_bytes(image: Image.Image, header: ImageHeader, plan: ResizePlan | None) -> int:
+    pixels = header.stored_width * header.stored_height
+    if header.format == "JPEG" and image.mode in DIRECT_MODES:
+        cost = _jpeg_decoded_pixels(header, plan) * BYTES_PER_DECODED_PIXEL
+        if image.info.get("progressive") or image.info.get("progression"):
+            cost += pixels * COEFFICIENT_BYTES * len(image.getbands())
+        return cost
+    per_pixel = _BYTES_PER_PIXEL_BY_FORMAT.get(header.format, BYTES_PER_DECODED_PIXEL)
+    if image.mode in _WIDE_MODES or "transparency" in image.info:
+        per_pixel = max(per_pixel, WIDE_MODE_BYTES_PER_PIXEL)
+    cost = pixels * per_pixel
+    if header.format == "WEBP" and getattr(image, "n_frames", 1) > 1:
+        cost += pixels * ANIMATION_CANVAS_BYTES
+    return cost
+
+
+def _jpeg_decoded_pixels(header: ImageHeader, plan: ResizePlan | None) -> int:
+    """Pixels after libjpeg's DCT scaling: the smallest n/8 that still gives the plan's size."""
+    width, height = header.stored_width, header.stored_height
+    if plan is None:
+        return width * height
+    needed_width, needed_height = plan.decode_size_needed()
+    if header.orientation in (5, 6, 7, 8):
+        needed_width, needed_height = needed_height, needed_width
+    for eighths in range(1, 9):
+        scaled = math.ceil(width * eighths / 8), math.ceil(height * eighths / 8)
+        if scaled[0] >= needed_width and scaled[1] >= needed_height:
+            return scaled[0] * scaled[1]
+    return width * height

@@ -1,0 +1,179 @@
+"""Memory: tiny files that decode to huge buffers wait for, or are refused by, the decode
+memory budget, and the image service hands the memory back to the OS afterwards."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import grpc
+import pytest
+from PIL import Image
+
+from grpc_stubs import image_service_v1_pb2 as pb
+from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
+from imagescaler.imaging.decode_cost import estimate_decode_bytes
+from imagescaler.imaging.formats import Limits, open_image
+from imagescaler.imaging.geometry import ResizeSpec, plan_resize
+from imagescaler.runtime.errors import ImageTooLarge, Overloaded
+from imagescaler.runtime.memory_budget import MemoryBudget
+from tests.hardening.processes import ImageServiceProcess
+from tests.support import hostile_files as hostile
+from tests.support.images import encode, shared_image
+from tests.support.paths import ROOT
+
+MiB = 1 << 20
+LIMITS = Limits(max_bytes=25 << 20, max_pixels=50_000_000)
+
+
+def test_an_image_larger_than_the_whole_budget_is_refused_at_once() -> None:
+    budget = MemoryBudget(100 * MiB)
+    with pytest.raises(ImageTooLarge, match=r"needs about 200 MiB, more than the 100 MiB"):
+        budget.reserve(200 * MiB).__enter__()
+    assert budget.in_use == 0
+
+
+def test_a_reservation_waits_until_memory_is_released() -> None:
+    budget = MemoryBudget(100 * MiB)
+    entered = threading.Event()
+
+    def second() -> None:
+        with budget.reserve(60 * MiB):
+            entered.set()
+
+    with budget.reserve(60 * MiB):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        assert not entered.wait(0.3), "60 + 60 MiB must not fit in 100 MiB"
+    assert entered.wait(5)
+    waiter.join()
+    assert budget.in_use == 0
+
+
+def test_a_reservation_that_waits_too_long_is_overloaded() -> None:
+    budget = MemoryBudget(100 * MiB, wait_seconds=0.2)
+    with budget.reserve(90 * MiB), pytest.raises(Overloaded, match="retry shortly"):
+        budget.reserve(20 * MiB).__enter__()
+    assert budget.in_use == 0
+
+
+# The hostile set of issue 16, with the peak each reached before the budget.
+MEMORY_BOMBS: dict[str, Callable[[], bytes]] = {
+    "webp-canvas-7000x7000-204B": lambda: hostile.animated_webp_canvas(7000, 7000),  # 834 MiB
+    "png-rgba-50MP-194KB": lambda: hostile.png_streamed(7071, 7071, "RGBA"),  # 703 MiB
+    "png-gray16-49MP": lambda: hostile.png_streamed(7000, 7000, "L", 16),  # 608 MiB
+}
+PEAK_PROBE = """
+import sys
+from tests.support import hostile_files as hostile
+from tests.hardening.test_memory_budget import MEMORY_BOMBS, LIMITS
+from imagescaler.imaging.formats import configure_pillow
+from imagescaler.imaging.processing import ProcessingOptions, process_image
+from imagescaler.imaging.geometry import ResizeSpec
+configure_pillow(LIMITS.max_pixels)
+data = MEMORY_BOMBS[sys.argv[1]]()
+def status(key):
+    return next(int(l.split()[1]) << 10 for l in open("/proc/self/status") if l.startswith(key))
+open("/proc/self/clear_refs", "w").write("5")  # resets the peak (VmHWM) to now
+before = status("VmRSS")
+options = ProcessingOptions(resize=ResizeSpec(1024, 768), grayscale=True, output_format="JPEG")
+process_image(data, options, LIMITS)
+print(status("VmHWM") - before)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MEMORY_BOMBS))
+def test_the_estimate_covers_the_measured_peak(name: str) -> None:
+    """Measured in a fresh process: the estimate is at least the decode's peak growth."""
+    data = MEMORY_BOMBS[name]()
+    image, header = open_image(data, LIMITS)
+    estimate = estimate_decode_bytes(image, header, None)
+    probe = subprocess.run(
+        [sys.executable, "-c", PEAK_PROBE, name],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    peak = int(probe.stdout)
+    assert peak > 200 * MiB, "the bomb should really cost memory"
+    assert peak <= estimate, f"peak {peak / MiB:.0f} MiB over the estimate {estimate / MiB:.0f}"
+
+
+def test_the_estimate_of_a_photo_shrunk_on_load_is_small() -> None:
+    photo = shared_image("phone_4032x3024_exif6.jpg")
+    image, header = open_image(photo, LIMITS)
+    plan = plan_resize(header.upright_size, ResizeSpec(1024, 768))
+    assert estimate_decode_bytes(image, header, plan) < 32 * MiB
+    assert estimate_decode_bytes(image, header, None) > 100 * MiB
+
+
+def memory(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) << 10 for line in status if line.startswith(key))
+
+
+@pytest.fixture(scope="module")
+def budgeted_service() -> Iterator[ImageServiceProcess]:
+    service = ImageServiceProcess("--memory-budget", "800MiB")
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def process(service: ImageServiceProcess, data: bytes) -> grpc.StatusCode:
+    options = [("grpc.max_send_message_length", 64 * MiB)]
+    with grpc.insecure_channel(service.address, options=options) as channel:
+        stub = pb_grpc.ImageServiceStub(channel)
+        request = pb.ProcessRequest(
+            image=data,
+            resize=pb.Resize(width=1024, height=768),
+            grayscale=True,
+            output=pb.Output(format=pb.IMAGE_FORMAT_JPEG),
+        )
+        try:
+            stub.Process(request, timeout=60)
+        except grpc.RpcError as error:
+            assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
+            assert "more than the 800 MiB" in (error.details() or "")
+            return error.code()
+        return grpc.StatusCode.OK
+
+
+@pytest.mark.slow
+def test_hostile_set_stays_within_the_budget_and_memory_returns(
+    budgeted_service: ImageServiceProcess,
+) -> None:
+    pid = budgeted_service.process.pid
+    photo = shared_image("phone_4032x3024_exif6.jpg")
+    for _ in range(5):
+        assert process(budgeted_service, photo) == grpc.StatusCode.OK
+    time.sleep(0.5)
+    idle = memory(pid, "VmRSS")
+    bombs = {name: build() for name, build in MEMORY_BOMBS.items()}
+    # The 7000x7000 animated canvas needs about 1.2 GiB: alone over the budget, refused.
+    assert process(budgeted_service, bombs["webp-canvas-7000x7000-204B"]) != grpc.StatusCode.OK
+    for name in ("png-rgba-50MP-194KB", "png-gray16-49MP"):
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(partial(process, budgeted_service), [bombs[name]] * 2))
+        assert answers == [grpc.StatusCode.OK] * 2, name  # the second waited for the first
+    peak = memory(pid, "VmHWM")
+    assert peak < idle + 800 * MiB, f"peak {peak / MiB:.0f} MiB: two decodes at once"
+    for _ in range(3):
+        assert process(budgeted_service, photo) == grpc.StatusCode.OK
+    after = memory(pid, "VmRSS")
+    assert after <= 1.2 * idle, f"resident {after / MiB:.0f} MiB after, {idle / MiB:.0f} idle"
+
+
+def test_a_small_image_is_not_held_up_by_the_budget(
+    budgeted_service: ImageServiceProcess,
+) -> None:
+    small = encode(Image.new("RGB", (640, 480), (10, 20, 30)), "PNG")
+    assert process(budgeted_service, small) == grpc.StatusCode.OK
