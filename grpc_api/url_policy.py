@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+import idna
 
 from imagescaler.runtime.errors import DownloadFailed, InvalidRequest, SourceRefused
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# What may stay as it is in a path or query: RFC 3986's reserved and unreserved characters,
+# and '%' so that what is already percent-encoded is not encoded twice.
+_URL_SAFE = "/?#[]@!$&'()*+,;=-._~%:"
+_ASCII_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
+NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 
 
 @dataclass(frozen=True)
@@ -43,7 +53,30 @@ def check_url(url: str) -> CheckedUrl:
         raise SourceRefused("URLs with user:password@ credentials are refused")
     if not parts.hostname:
         raise InvalidRequest(f"the URL {url!r} has no host")
-    return CheckedUrl(url.strip(), scheme, parts.hostname, port or DEFAULT_PORTS[scheme])
+    host = ascii_host(parts.hostname)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None:
+        netloc += f":{port}"
+    path = quote(parts.path, safe=_URL_SAFE) or "/"
+    query = f"?{quote(parts.query, safe=_URL_SAFE)}" if parts.query else ""
+    encoded = f"{scheme}://{netloc}{path}{query}"  # the fragment is the browser's, never sent
+    return CheckedUrl(encoded, scheme, host, port or DEFAULT_PORTS[scheme])
+
+
+def ascii_host(host: str) -> str:
+    """The host as it goes on the wire: an IP literal as is, a name in IDNA (UTS 46, as
+    browsers map it); a host that cannot be encoded is refused."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        name = idna.encode(host, uts46=True).decode("ascii") if not host.isascii() else host
+    except idna.IDNAError as error:
+        raise InvalidRequest(f"the URL's host {host!r} cannot be encoded: {error}") from None
+    if not _ASCII_HOST.fullmatch(name.lower()):
+        raise InvalidRequest(f"the URL's host {host!r} is not a valid host name")
+    return name.lower()
 
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -62,19 +95,46 @@ class AddressPolicy:
         return cls(allow_private, tuple(ipaddress.ip_network(n, strict=False) for n in networks))
 
     def refusal(self, address: str) -> str | None:
-        """Why this IP address may not be connected to, or None when it may."""
+        """Why this IP address may not be connected to, or None when it may. An IPv6 address
+        that carries an IPv4 one (mapped, NAT64, 6to4, Teredo) is judged by the IPv4 inside,
+        since that is where the packets end up."""
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
+        if isinstance(ip, ipaddress.IPv6Address):
+            if ip in NAT64_LOCAL_USE and not self._allowed(ip):
+                return f"{ip}, a local-use NAT64 address whose IPv4 mapping is the network's own"
+            carried = embedded_ipv4(ip)
+            if carried is not None:
+                why = self._refusal(carried)
+                return None if why is None else f"{ip}, which carries {carried}: {why}"
+        return self._refusal(ip)
+
+    def _allowed(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+        return self.allow_private or any(ip in n for n in self.allowed_networks)
+
+    def _refusal(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
         if ip.is_unspecified or ip.is_multicast:
             return "an unspecified or multicast address"
-        if self.allow_private or ip.is_global or any(ip in n for n in self.allowed_networks):
+        if ip.is_global or self._allowed(ip):
             return None
         if ip.is_loopback:
             return "a loopback address"
         if ip.is_link_local:
             return "a link-local address (such as cloud metadata)"
         return "a private or otherwise non-public address"
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96), 6to4 or
+    Teredo (the client's) address reaches, or None."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip in NAT64_WELL_KNOWN or (ip in IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
