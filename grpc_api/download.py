@@ -22,6 +22,11 @@ from grpc_api.url_policy import (
 from imagescaler.runtime.errors import DownloadFailed, ImageTooLarge
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# After a read smaller than this, wait a moment so the kernel gathers more: a server that
+# drips a byte at a time then costs a hundred reads a second, not a core (measured: eight
+# dripping downloads took 4.05 s of the API's CPU in 4 s unpaced).
+SMALL_READ_BYTES = 16384
+SMALL_READ_PAUSE = 0.01
 REQUEST_HEADERS = {
     "Accept": "image/*",
     "Accept-Encoding": "identity",
@@ -144,16 +149,16 @@ class Downloader:
             raise DownloadFailed(
                 f"{url} sent a {encoding}-encoded body; only identity encoding is accepted"
             )
-        self._check_declared_length(url, response.headers.get("content-length"))
-        return await self._read_capped(url, response), None
+        self._check_declared_length(url, _declared(response))
+        return await self._read_capped(url, response, _declared(response)), None
 
-    def _check_declared_length(self, url: str, declared: str | None) -> None:
-        if declared is not None and declared.strip().isdigit() and int(declared) > self._max_bytes:
+    def _check_declared_length(self, url: str, declared: int | None) -> None:
+        if declared is not None and declared > self._max_bytes:
             raise ImageTooLarge(
-                f"{url} is {int(declared)} bytes, over the limit of {self._max_bytes} bytes"
+                f"{url} is {declared} bytes, over the limit of {self._max_bytes} bytes"
             )
 
-    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+    async def _read_capped(self, url: str, response: httpx.Response, declared: int | None) -> bytes:
         chunks: list[bytes] = []
         received = 0
         async for chunk in response.aiter_raw():
@@ -161,7 +166,14 @@ class Downloader:
             if received > self._max_bytes:
                 raise ImageTooLarge(f"{url} sent more than the limit of {self._max_bytes} bytes")
             chunks.append(chunk)
+            if len(chunk) < SMALL_READ_BYTES and received != declared:
+                await asyncio.sleep(SMALL_READ_PAUSE)
         return b"".join(chunks)
+
+
+def _declared(response: httpx.Response) -> int | None:
+    length = response.headers.get("content-length", "").strip()
+    return int(length) if length.isdigit() else None
 
 
 def _describe(error: BaseException) -> str:
