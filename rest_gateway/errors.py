@@ -81,6 +81,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(_: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, StarletteHTTPException)
+        if isinstance(error.__cause__, GatewayError):
+            # FastAPI turns any failure while parsing a form into 400 "error parsing the body";
+            # when the body was too slow or too large, that is the answer to give.
+            return error_response(error.__cause__)
         code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
         return error_response(
             GatewayError(error.status_code, code, str(error.detail), dict(error.headers or {}))

@@ -28,6 +28,7 @@ from rest_gateway.response_headers import ResponseHeadersMiddleware
 from rest_gateway.routes import health, images, page, preprocessing, tokens
 from rest_gateway.scaler_api_client import ScalerApiClient
 from rest_gateway.settings import GatewaySettings
+from rest_gateway.upload_admission import UploadAdmission
 
 logger = logging.getLogger(__name__)
 MULTIPART_OVERHEAD = 64 * 1024
@@ -105,6 +106,12 @@ def create_app(
         max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
         stated_limit=settings.max_image_bytes,
         timeout=settings.body_timeout,
+    )
+    app.add_middleware(
+        UploadAdmission,
+        max_uploads=settings.max_uploads_in_flight,
+        max_bytes=settings.max_upload_bytes_in_flight,
+        body_limit=settings.max_image_bytes + MULTIPART_OVERHEAD,
     )
     if settings.cors_origins:
         app.add_middleware(

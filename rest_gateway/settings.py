@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, ByteSize, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from imagescaler.runtime.settings import (
@@ -83,6 +83,15 @@ class GatewaySettings(ServiceSettings):
     )
     body_timeout: float = Field(
         60.0, gt=0, description="seconds a client has to send its request body (else 408)"
+    )
+    max_uploads_in_flight: int = Field(
+        64, ge=1, description="request bodies received at once; more get 503 overloaded"
+    )
+    max_upload_bytes_in_flight: ByteSize = Field(
+        ByteSize(256 * 1024 * 1024),
+        ge=1024 * 1024,
+        description="bytes of request bodies held at once (each counts as its Content-Length, "
+        "or the upload limit if it has none); more get 503 overloaded",
     )
     max_header_bytes: int = Field(
         16 * 1024, ge=1024, description="largest request headers accepted (else 431)"

@@ -1,0 +1,103 @@
+"""The gateway admits request bodies by count and by bytes, and answers the rest 503 at once,
+their bodies unread; a slow body anywhere, /v1/token included, is 408."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+import httpx
+import pytest
+
+from tests.hardening.test_gateway_abuse import raw_exchange
+from tests.support.gateway import GatewayThread
+from tests.support.images import shared_image
+
+PHOTO = shared_image("bird_1920x1080.jpg")
+
+
+@contextmanager
+def upload_held_open(port: int, token: str, length: int) -> Iterator[socket.socket]:
+    """An upload that declares `length` bytes, sends its first part and then waits."""
+    with socket.create_connection(("127.0.0.1", port)) as connection:
+        connection.sendall(
+            b"POST /v1/scale HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode()
+            + b"\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+            + b"Content-Length: %d\r\n\r\n--b\r\n" % length
+        )  # fmt: skip
+        time.sleep(0.2)  # the gateway has read the headers and admitted the body
+        yield connection
+
+
+def post_photo(gateway: GatewayThread, token: str) -> httpx.Response:
+    with gateway.client(headers={"Authorization": f"Bearer {token}"}) as client:
+        return client.post("/v1/scale", files={"file": ("p.jpg", PHOTO, "image/jpeg")})
+
+
+def assert_overloaded(reply: httpx.Response, words: str) -> None:
+    assert reply.status_code == 503, reply.text
+    assert reply.json()["error"] == "overloaded" and words in reply.json()["detail"]
+    assert reply.headers["Retry-After"].isdigit()
+    assert reply.headers["Connection"] == "close"
+
+
+def test_uploads_over_the_count_are_refused_at_once_then_admitted_again(
+    start_gateway: Callable[..., GatewayThread], token: str
+) -> None:
+    gateway = start_gateway(max_uploads_in_flight=2)
+    with ExitStack() as held:
+        for _ in range(2):
+            held.enter_context(upload_held_open(gateway.port, token, 50_000))
+        started = time.monotonic()
+        refused = post_photo(gateway, token)
+        assert time.monotonic() - started < 1.0
+        assert_overloaded(refused, "2 uploads")
+    time.sleep(0.2)  # the held connections are closed and their slots given back
+    assert post_photo(gateway, token).status_code == 200
+
+
+def test_uploads_over_the_bytes_are_refused_and_a_body_without_length_counts_in_full(
+    start_gateway: Callable[..., GatewayThread], token: str
+) -> None:
+    gateway = start_gateway(max_upload_bytes_in_flight="4MiB", max_image_bytes=4 << 20)
+    assert post_photo(gateway, token).status_code == 200  # alone it fits
+    with upload_held_open(gateway.port, token, 3_500_000):  # with the photo: over 4 MiB
+        assert_overloaded(post_photo(gateway, token), "of 4 MiB")
+        # No Content-Length (chunked): it might be as large as the limit, so it does not fit.
+        with gateway.client(headers={"Authorization": f"Bearer {token}"}) as client:
+            chunked = client.post(
+                "/v1/scale",
+                content=iter([b"--b\r\n"]),
+                headers={"Content-Type": "multipart/form-data; boundary=b"},
+            )
+        assert_overloaded(chunked, "uploads")
+    time.sleep(0.2)
+    assert post_photo(gateway, token).status_code == 200
+
+
+def test_reads_are_not_counted(start_gateway: Callable[..., GatewayThread], token: str) -> None:
+    gateway = start_gateway(max_uploads_in_flight=1)
+    with upload_held_open(gateway.port, token, 50_000), gateway.client() as client:
+        assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v1/token", "/v1/scale"])
+def test_a_slow_body_is_408_on_every_route(
+    start_gateway: Callable[..., GatewayThread], token: str, path: str
+) -> None:
+    gateway = start_gateway(body_timeout=1.0)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    ).encode()
+    first = b"username=alice&"
+    if path == "/v1/scale":
+        head = head.replace(
+            b"application/x-www-form-urlencoded", b"multipart/form-data; boundary=b"
+        )
+        first = b'--b\r\nContent-Disposition: form-data; name="file"; filename="a.jpg"\r\n\r\n'
+    answer = raw_exchange(gateway.port, [head, first] + [b"x"] * 12, pause=0.25)
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+    assert b"request_timeout" in answer and b"connection: close" in answer.lower()
