@@ -88,7 +88,7 @@ class GatewaySettings(ServiceSettings):
         64, ge=1, description="request bodies received at once; more get 503 overloaded"
     )
     max_upload_bytes_in_flight: ByteSize = Field(
-        ByteSize(256 * 1024 * 1024),
+        ByteSize(96 * 1024 * 1024),
         ge=1024 * 1024,
         description="bytes of request bodies held at once (each counts as its Content-Length, "
         "or the upload limit if it has none); more get 503 overloaded",
@@ -119,6 +119,15 @@ class GatewaySettings(ServiceSettings):
         if secret is not None and len(secret.get_secret_value().encode()) < MIN_HMAC_SECRET_BYTES:
             raise ValueError(f"an HS256 secret must be at least {MIN_HMAC_SECRET_BYTES} bytes")
         return secret
+
+    @model_validator(mode="after")
+    def _one_upload_fits(self) -> GatewaySettings:
+        if self.max_upload_bytes_in_flight < self.max_image_bytes:
+            raise ValueError(
+                f"max_upload_bytes_in_flight ({self.max_upload_bytes_in_flight} bytes) is smaller "
+                f"than one upload of the largest image ({self.max_image_bytes} bytes)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _issued_tokens_are_accepted(self) -> GatewaySettings:

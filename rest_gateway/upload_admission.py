@@ -3,13 +3,15 @@
 Every body the gateway accepts is held in memory (and copied into the API call) until its
 answer is sent, so the bodies in flight are what its memory follows. Over either limit, a
 request is answered 503 `overloaded` with Retry-After at once, its body unread, instead of
-being buffered behind hundreds of others.
+being buffered behind hundreds of others. When the last body is done with, freed memory goes
+back to the OS.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from imagescaler.runtime.memory_tuning import TrimWhenIdle
 from rest_gateway.errors import RETRY_AFTER_SECONDS, GatewayError, error_response
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -27,6 +29,7 @@ class UploadAdmission:
         self.body_limit = body_limit
         self.uploads = 0
         self.bytes = 0
+        self._trim = TrimWhenIdle()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -40,11 +43,13 @@ class UploadAdmission:
             return
         self.uploads += 1
         self.bytes += size
+        self._trim.begin()
         try:
             await self.app(scope, receive, send)
         finally:
             self.uploads -= 1
             self.bytes -= size
+            self._trim.end()
 
     def _refusal(self) -> GatewayError:
         return GatewayError(

@@ -60,9 +60,14 @@ def client_options(max_message_bytes: int) -> ChannelOptions:
     ]
 
 
-def server_options(max_message_bytes: int, max_connection_age: float) -> ChannelOptions:
+def server_options(
+    max_message_bytes: int, max_connection_age: float, max_streams: int
+) -> ChannelOptions:
     return [
         *message_size_options(max_message_bytes),
+        # HTTP/2 streams one connection may have open: one client cannot hold more calls
+        # (each with a message arriving) than the whole replica admits.
+        ("grpc.max_concurrent_streams", max_streams),
         # Clients reconnect, and so re-resolve and find new replicas, at least this often;
         # the grace lets a request in progress finish on the old connection.
         ("grpc.max_connection_age_ms", int(max_connection_age * 1000)),

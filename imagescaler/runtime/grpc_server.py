@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
+from imagescaler.runtime.grpc_admission import CallAdmission
 from imagescaler.runtime.grpc_interceptor_base import Drain
 from imagescaler.runtime.grpc_interceptors import server_interceptors
 from imagescaler.runtime.grpc_metrics import GrpcMetrics
@@ -110,6 +111,10 @@ class GrpcServiceConfig(Protocol):
     def log_level(self) -> str: ...
     @property
     def max_message_bytes(self) -> int: ...
+    @property
+    def max_calls_in_flight(self) -> int: ...
+    @property
+    def max_request_bytes_in_flight(self) -> int: ...
 
 
 AddServicers = Callable[[Any], Sequence[str]]  # registers on the server; returns service names
@@ -127,18 +132,24 @@ async def start_service(
     Port 0 in settings.listen picks a free port (RunningServer.port says which)."""
     registry = registry if registry is not None else CollectorRegistry()
     drain = Drain()
+    metrics = GrpcMetrics(registry, "server")
+    admission = CallAdmission(
+        settings.max_calls_in_flight, settings.max_request_bytes_in_flight, metrics
+    )
     server = grpc.aio.server(
-        interceptors=server_interceptors(GrpcMetrics(registry, "server"), drain),
-        options=server_options(settings.max_message_bytes, settings.max_connection_age),
+        interceptors=[admission, *server_interceptors(metrics, drain)],
+        options=server_options(
+            settings.max_message_bytes, settings.max_connection_age, settings.max_calls_in_flight
+        ),
     )
     names = add_servicers(server)
     health = add_health_and_reflection(server, names)
     port = bind(server, settings.listen)
     listen = settings.metrics_listen
-    metrics = MetricsEndpoint(listen, registry) if listen else None
+    endpoint = MetricsEndpoint(listen, registry) if listen else None
     await server.start()
     await mark_serving(health, names)
-    return RunningServer(server, port, health, cleanups, metrics, drain, settings.drain_delay)
+    return RunningServer(server, port, health, cleanups, endpoint, drain, settings.drain_delay)
 
 
 StartService = Callable[[Any, CollectorRegistry], Awaitable[RunningServer]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import logging
 import sys
@@ -29,6 +30,31 @@ def return_free_memory() -> None:
     libc = _glibc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+class TrimWhenIdle:
+    """Hands freed memory back to the OS once a service has had nothing in flight for a
+    moment: after a burst of large messages, glibc otherwise keeps the freed heap, and a pod's
+    resident memory stays at its peak (the API held 162 MiB after unfinished messages were
+    dropped, against 80 MiB idle). The trim runs in a thread, off the event loop."""
+
+    def __init__(self, delay: float = 0.5) -> None:
+        self._delay = delay
+        self._pending: asyncio.TimerHandle | None = None
+        self._in_flight = 0
+
+    def begin(self) -> None:
+        self._in_flight += 1
+
+    def end(self) -> None:
+        self._in_flight -= 1
+        if self._in_flight == 0 and self._pending is None:
+            self._pending = asyncio.get_running_loop().call_later(self._delay, self._trim)
+
+    def _trim(self) -> None:
+        self._pending = None
+        if self._in_flight == 0:
+            asyncio.get_running_loop().run_in_executor(None, return_free_memory)
 
 
 def _glibc() -> ctypes.CDLL | None:

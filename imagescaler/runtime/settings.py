@@ -6,7 +6,14 @@ import ipaddress
 import os
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ByteSize,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -102,6 +109,17 @@ class GrpcServiceSettings(ServiceSettings):
     max_jpeg_scans: int = Field(
         100, ge=1, description="most scans a progressive JPEG may have (each costs a full pass)"
     )
+    max_calls_in_flight: int = Field(
+        16,
+        ge=1,
+        description="calls handled at once, each holding its request message (health checks "
+        "not counted); more get RESOURCE_EXHAUSTED at once, unread",
+    )
+    max_request_bytes_in_flight: ByteSize = Field(
+        ByteSize(128 * MiB),
+        ge=MiB,
+        description="bytes of request messages held at once; more get RESOURCE_EXHAUSTED",
+    )
     drain_delay: float = Field(
         1.0,
         ge=0,
@@ -110,3 +128,13 @@ class GrpcServiceSettings(ServiceSettings):
     max_connection_age: float = Field(
         60.0, gt=0, description="seconds after which a client reconnects (and finds new replicas)"
     )
+
+    @model_validator(mode="after")
+    def _one_message_fits(self) -> GrpcServiceSettings:
+        if self.max_request_bytes_in_flight < self.max_message_bytes:
+            raise ValueError(
+                f"max_request_bytes_in_flight ({self.max_request_bytes_in_flight} bytes) is "
+                f"smaller than one message of the largest image ({self.max_message_bytes} "
+                "bytes): such images would always be refused"
+            )
+        return self

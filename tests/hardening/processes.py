@@ -63,3 +63,23 @@ def image_service_processes(count: int, *flags: str) -> Iterator[list[ImageServi
     finally:
         for service in services:
             service.stop()
+
+
+SERVICE = [sys.executable, "-m", "imagescaler"]
+LOOPBACK = ["--listen", "127.0.0.1:0", "--metrics-listen", ""]
+
+
+@contextmanager
+def api_process(*flags: str) -> Iterator[tuple[str, ServiceProcess]]:
+    """An API process, with an image service process behind it: its address and process."""
+    image = start("image service", [*SERVICE, "image-service", *LOOPBACK], None, None)
+    try:
+        image_port = int(image.wait_for(LISTENING)[1])
+        behind = ["--image-service", f"127.0.0.1:{image_port}"]
+        api = start("API", [*SERVICE, "api", *LOOPBACK, *behind, *flags], None, None)
+        try:
+            yield f"127.0.0.1:{int(api.wait_for(LISTENING)[1])}", api
+        finally:
+            api.stop()
+    finally:
+        image.stop()

@@ -51,8 +51,12 @@ def server_starter(
 class ScaleClient:
     """A blocking client of the ImageScaler API built from our generated stubs."""
 
-    def __init__(self, port: int) -> None:
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=CLIENT_OPTIONS)
+    def __init__(self, port: int, own_connection: bool = False) -> None:
+        """`own_connection`: a connection no other client in this process shares."""
+        private = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
+        self.channel = grpc.insecure_channel(
+            f"127.0.0.1:{port}", options=[*CLIENT_OPTIONS, *private]
+        )
         self.stub = api_grpc.ImageScalerStub(self.channel)
 
     def scale(self, content: bytes = b"", url: str = "") -> bytes:

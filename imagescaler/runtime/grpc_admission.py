@@ -1,0 +1,123 @@
+"""Admission of gRPC calls by count and by request bytes, decided before a message is read.
+
+Each call holds its request message (up to the message limit) from the moment it arrives, so
+the calls in flight are what a service's memory follows. Over the count, a call is refused
+RESOURCE_EXHAUSTED/overloaded before its message is read: the handler given to gRPC reads
+the request stream itself, and a refused call never reads it. Over the bytes, a call is
+refused as soon as its message has arrived, which frees it. Health checks and reflection are
+never counted or refused, so probes answer however busy the service is. When the last call
+ends, freed memory goes back to the OS.
+
+gRPC's own `maximum_concurrent_rpcs` is not used: in grpc.aio it makes new calls wait, health
+checks included, instead of refusing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from imagescaler.runtime.grpc_interceptor_base import REASON_KEY, UNOBSERVED_SERVICES
+from imagescaler.runtime.grpc_metrics import GrpcMetrics, split_method
+from imagescaler.runtime.memory_tuning import TrimWhenIdle
+
+MiB = 1024 * 1024
+OVERLOADED = "overloaded"
+
+
+class CallAdmission(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+    """The outermost interceptor: at most `max_calls` calls and `max_bytes` of their request
+    messages at once; the rest are refused at once with reason `overloaded`."""
+
+    def __init__(self, max_calls: int, max_bytes: int, metrics: GrpcMetrics | None = None):
+        self.max_calls = max_calls
+        self.max_bytes = max_bytes
+        self.calls = 0
+        self.bytes = 0
+        self._metrics = metrics
+        self._trim = TrimWhenIdle()
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        service, method = split_method(details.method)
+        if handler is None or service in UNOBSERVED_SERVICES:
+            return handler
+        if handler.unary_unary is not None:
+            return self._unary(handler, service, method)
+        if handler.stream_stream is not None:
+            return self._streaming(handler, service, method)
+        return handler
+
+    def _unary(self, handler: grpc.RpcMethodHandler, service: str, method: str) -> Any:
+        behaviour = handler.unary_unary
+
+        # Declared as stream-unary so that gRPC leaves the (one) request message unread until
+        # this reads it, or never, when the call is refused.
+        async def admitted(requests: AsyncIterator[Any], context: Any) -> Any:
+            if self.calls >= self.max_calls:
+                await self._refuse(context, service, method, self._too_many())
+            self.calls += 1
+            self._trim.begin()
+            size = 0
+            try:
+                request = await anext(aiter(requests), None)
+                if request is None:
+                    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no request message")
+                    return None  # abort raises; this line is never reached
+                size = request.ByteSize()
+                if self.bytes + size > self.max_bytes:
+                    size = 0
+                    await self._refuse(context, service, method, self._too_many_bytes())
+                self.bytes += size
+                return await behaviour(request, context)
+            finally:
+                self.calls -= 1
+                self.bytes -= size
+                self._trim.end()
+
+        return grpc.stream_unary_rpc_method_handler(
+            admitted,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _streaming(self, handler: grpc.RpcMethodHandler, service: str, method: str) -> Any:
+        """A stream counts as one call; its messages are bounded by its own window."""
+        behaviour = handler.stream_stream
+
+        async def admitted(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
+            if self.calls >= self.max_calls:
+                await self._refuse(context, service, method, self._too_many())
+            self.calls += 1
+            self._trim.begin()
+            try:
+                async for reply in behaviour(requests, context):
+                    yield reply
+            finally:
+                self.calls -= 1
+                self._trim.end()
+
+        return grpc.stream_stream_rpc_method_handler(
+            admitted,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _too_many(self) -> str:
+        return f"{self.calls} calls are in progress, the most this replica takes; retry shortly"
+
+    def _too_many_bytes(self) -> str:
+        held = f"{self.bytes / MiB:.0f} of {self.max_bytes / MiB:.0f} MiB"
+        return f"this replica holds as many request bytes as it may ({held}); retry shortly"
+
+    async def _refuse(self, context: Any, service: str, method: str, detail: str) -> None:
+        if self._metrics is not None:
+            self._metrics.rejected.labels(service, method, OVERLOADED).inc()
+        context.set_trailing_metadata(((REASON_KEY, OVERLOADED),))
+        await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, detail)

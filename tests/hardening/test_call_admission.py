@@ -1,0 +1,122 @@
+"""The gRPC services admit calls by count and request bytes: the rest are refused
+RESOURCE_EXHAUSTED/overloaded at once, health checks are never refused, and the gateway
+answers a refusal 503 with Retry-After."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import grpc
+import pytest
+
+from grpc_stubs import imagescaler_pb2 as api_pb
+from imagescaler.runtime.grpc_client import health_status_at
+from imagescaler.runtime.grpc_server import RunningServer
+from tests.support.images import shared_image
+from tests.support.servers import ScaleClient
+
+PHOTO = shared_image("bird_1920x1080.jpg")  # 0.8 MB
+
+
+@pytest.fixture
+def silent_upstream() -> Iterator[str]:
+    """An address that accepts TCP connections (into its backlog) and never answers: an image
+    service that hangs, so the API's calls stay in flight until their deadline."""
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as listener:
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+def hold(port: int, content: bytes) -> threading.Thread:
+    """A call on a connection of its own that stays in flight (its upstream never answers)."""
+    client = ScaleClient(port, own_connection=True)
+
+    def call() -> None:
+        with contextlib.suppress(grpc.RpcError):
+            client.scale(content)
+
+    thread = threading.Thread(target=call)
+    thread.start()
+    return thread
+
+
+def request(content: bytes) -> api_pb.ScaleImageRequest:
+    return api_pb.ScaleImageRequest(image=api_pb.Image(content=content))
+
+
+def reason(error: grpc.RpcError) -> str | None:
+    return dict(error.trailing_metadata() or ()).get("imagescaler-reason")  # type: ignore[attr-defined]
+
+
+def test_calls_over_the_count_are_refused_at_once_and_health_still_answers(
+    start_api: Callable[..., RunningServer], silent_upstream: str
+) -> None:
+    api = start_api(image_service=silent_upstream, image_service_timeout=3.0, max_calls_in_flight=2)
+    client = ScaleClient(api.port, own_connection=True)
+    held = [hold(api.port, PHOTO) for _ in range(2)]
+    time.sleep(0.5)
+    started = time.monotonic()
+    error = client.error(PHOTO)
+    assert time.monotonic() - started < 1.0
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
+    assert reason(error) == "overloaded" and "2 calls are in progress" in (error.details() or "")
+    assert health_status_at(f"127.0.0.1:{api.port}", timeout=1.0) == "SERVING"
+    for thread in held:
+        thread.join(10)
+    # Slots are given back: the next call gets through (to the silent upstream's deadline).
+    error = client.error(PHOTO)
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED, error.details()
+
+
+def test_calls_over_the_request_bytes_are_refused(
+    start_api: Callable[..., RunningServer], silent_upstream: str
+) -> None:
+    api = start_api(
+        image_service=silent_upstream,
+        image_service_timeout=3.0,
+        max_image_bytes=1_500_000,
+        max_request_bytes_in_flight="2MiB",
+    )
+    client = ScaleClient(api.port, own_connection=True)
+    held = hold(api.port, PHOTO)
+    time.sleep(0.5)
+    error = client.error(PHOTO + b"\0" * 500_000)  # 1.3 MB: with the held 0.8 MB, over 2 MiB
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
+    assert reason(error) == "overloaded" and "of 2 MiB" in (error.details() or "")
+    held.join(10)
+
+
+def test_a_refused_call_never_reaches_the_servicer(
+    start_api: Callable[..., RunningServer], silent_upstream: str
+) -> None:
+    api = start_api(image_service=silent_upstream, image_service_timeout=2.0, max_calls_in_flight=1)
+    client = ScaleClient(api.port, own_connection=True)
+    held = hold(api.port, PHOTO)
+    time.sleep(0.5)
+    errors = [client.error(PHOTO) for _ in range(20)]
+    assert {e.code() for e in errors} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    held.join(10)
+
+
+def test_the_budget_cannot_be_smaller_than_one_message() -> None:
+    from grpc_api.settings import ApiSettings
+
+    with pytest.raises(ValueError, match="max_request_bytes_in_flight"):
+        ApiSettings(max_image_bytes=64 << 20, max_request_bytes_in_flight="32MiB")
+
+
+def test_one_connection_cannot_open_more_streams_than_the_replica_admits(
+    start_api: Callable[..., RunningServer], silent_upstream: str
+) -> None:
+    api = start_api(image_service=silent_upstream, image_service_timeout=2.0, max_calls_in_flight=2)
+    client = ScaleClient(api.port, own_connection=True)
+    calls = [client.stub.ScaleImage.future(request(PHOTO), timeout=10) for _ in range(3)]
+    started = time.monotonic()
+    codes = [call.code() for call in calls]
+    # HTTP/2 holds the third stream back until one of the first two ends: it waits, on the
+    # client, instead of being sent and refused.
+    assert codes == [grpc.StatusCode.DEADLINE_EXCEEDED] * 3
+    assert time.monotonic() - started > 3.5
