@@ -72,7 +72,9 @@ def create_app(
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
-        swagger_ui_parameters={"persistAuthorization": True},
+        # The token stays in the page, not in localStorage: /docs allows inline scripts (its
+        # start), so anything injected there could read a stored token.
+        swagger_ui_parameters={"persistAuthorization": False},
         # No 307 to a Host-header URL for a trailing slash: an open redirect otherwise.
         redirect_slashes=False,
     )

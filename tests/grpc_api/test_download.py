@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import socket
+import threading
 
 import pytest
 
@@ -118,3 +120,42 @@ def test_server_that_never_answers_hits_the_total_deadline() -> None:
         with pytest.raises(DownloadFailed, match="took longer than the limit of 1 s"):
             asyncio.run(go())
         assert time.monotonic() - started < 5
+
+
+def test_a_body_longer_than_its_length_never_answers_the_next_download() -> None:
+    """Response smuggling: the first answer carries a second one after its declared body. With
+    pooled keep-alive connections the next download read that instead of its own answer."""
+    smuggled = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nSMUGGLED"
+    connections: list[int] = []
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(5)
+
+    def serve() -> None:
+        with listener:
+            for number in range(2):
+                try:
+                    connection, _ = listener.accept()
+                except TimeoutError:
+                    return
+                connections.append(number)
+                with connection:
+                    connection.recv(65536)
+                    body = b"first" if number == 0 else b"second"
+                    extra = smuggled if number == 0 else b""
+                    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+                    connection.sendall(head + body + extra)
+                    connection.recv(65536)  # a reused connection's next request would land here
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/a.jpg"
+
+    async def go() -> list[bytes]:
+        downloader = Downloader(10_000, 3.0, 1.0, 0, AddressPolicy(allow_private=True))
+        try:
+            return [await downloader.fetch(url), await downloader.fetch(url)]
+        finally:
+            await downloader.close()
+
+    assert asyncio.run(go()) == [b"first", b"second"]
+    assert connections == [0, 1]  # a new connection for each download

@@ -5,13 +5,13 @@ dripping server are real processes, so no GIL is shared with the probe."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import grpc
@@ -22,8 +22,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_api.download import SMALL_READ_PAUSE, CheckedBackend, Downloader
 from grpc_api.url_policy import AddressPolicy
 from imagescaler.runtime.errors import DownloadFailed
+from tests.hardening.processes import api_process
 from tests.support import hostile_files
-from tests.support.processes import LISTENING, start
+from tests.support.images import shared_image
 from tests.support.servers import ScaleClient
 
 pytestmark = pytest.mark.slow
@@ -36,24 +37,6 @@ HOSTILE = {
     "png_rgba_50mp": lambda: hostile_files.png_streamed(7000, 7000),
     "gif_grown_49mp": lambda: hostile_files.gif_grown_by_first_frame(7000, 7000),
 }
-SERVICE = [sys.executable, "-m", "imagescaler"]
-LOOPBACK = ["--listen", "127.0.0.1:0", "--metrics-listen", ""]
-
-
-@contextmanager
-def api_process(*flags: str) -> Iterator[str]:
-    """An API process, with an image service process behind it; yields the API's address."""
-    image = start("image service", [*SERVICE, "image-service", *LOOPBACK], None, None)
-    try:
-        image_port = int(image.wait_for(LISTENING)[1])
-        behind = ["--image-service", f"127.0.0.1:{image_port}"]
-        api = start("API", [*SERVICE, "api", *LOOPBACK, *behind, *flags], None, None)
-        try:
-            yield f"127.0.0.1:{int(api.wait_for(LISTENING)[1])}"
-        finally:
-            api.stop()
-    finally:
-        image.stop()
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +78,7 @@ def in_threads(jobs: list[Callable[[], None]]) -> None:
 def test_the_apis_health_answers_within_100_ms_during_an_attack(drip_port: int) -> None:
     files = {name: build() for name, build in HOSTILE.items()}
     outcomes: dict[str, str] = {}
-    with api_process("--allow-private-urls", "true", "--download-timeout", "4") as address:
+    with api_process("--allow-private-urls", "true", "--download-timeout", "4") as (address, _):
         client = ScaleClient(int(address.rsplit(":", 1)[1]))
 
         def send(name: str, content: bytes = b"", url: str = "") -> Callable[[], None]:
@@ -179,3 +162,42 @@ def test_a_dripping_server_costs_a_hundred_reads_a_second_not_a_core(drip_port: 
     asyncio.run(go())
     print(f"reads in 1 s of dripping: {counting.reads}")
     assert 10 < counting.reads <= 1 / SMALL_READ_PAUSE + 10
+
+
+def test_legitimate_requests_keep_their_pace_while_two_hostile_files_are_in_flight() -> None:
+    photo = shared_image("bird_1920x1080.jpg")
+    attack = [HOSTILE["png_rgba_50mp"](), HOSTILE["jpeg_7000_scans"]()]
+
+    def p50(client: ScaleClient, count: int = 12) -> float:
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            client.scale(photo)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    with api_process() as (address, _):
+        port = int(address.rsplit(":", 1)[1])
+        client = ScaleClient(port)
+        client.scale(photo)  # warm
+        baseline = p50(client)
+        stop = threading.Event()
+
+        def attacker(data: bytes) -> None:
+            hostile = ScaleClient(port, own_connection=True)
+            while not stop.is_set():
+                with contextlib.suppress(grpc.RpcError):
+                    hostile.scale(data)
+            hostile.channel.close()
+
+        threads = [threading.Thread(target=attacker, args=(data,)) for data in attack]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+        during = p50(client)
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+        client.channel.close()
+    print(f"legitimate p50: {baseline * 1000:.0f} ms alone, {during * 1000:.0f} ms under attack")
+    assert during < 3 * baseline

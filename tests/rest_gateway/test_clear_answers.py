@@ -32,6 +32,12 @@ def test_the_docs_keep_their_inline_start_but_load_nothing_from_elsewhere(
     assert "frame-ancestors 'none'" in policy
 
 
+def test_the_docs_do_not_keep_the_token_in_local_storage(gateway: GatewayThread) -> None:
+    with gateway.client() as client:
+        page = client.get("/docs").text
+    assert '"persistAuthorization": false' in page
+
+
 def test_retry_after_only_on_429_and_503(
     start_gateway: Callable[..., GatewayThread], token: str
 ) -> None:
