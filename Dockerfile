@@ -32,7 +32,7 @@ RUN groupadd --system --gid 10001 imagescaler \
 COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 WORKDIR /tmp
-EXPOSE 8000 50051 50052 9101 9102
+EXPOSE 8000 50051 50052 9101 9102 9103
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s \
     CMD ["imagescaler", "probe"]
 ENTRYPOINT ["imagescaler"]

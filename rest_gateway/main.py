@@ -17,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from imagescaler.runtime.logging_setup import configure_logging
 from imagescaler.runtime.memory_tuning import limit_malloc_arenas
+from imagescaler.runtime.metrics_http import MetricsEndpoint
 from rest_gateway.body_limit import BodySizeLimit
 from rest_gateway.errors import install_error_handlers
 from rest_gateway.http_protocol import guarded_protocol
@@ -60,9 +61,17 @@ def create_app(
     api = ScalerApiClient(settings.api, settings.max_message_bytes, settings.api_timeout, registry)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # /metrics on a port of its own, as the gRPC services have: not on the public one.
+        listen = settings.metrics_listen
+        endpoint = MetricsEndpoint(listen, registry) if listen else None
+        app.state.metrics_port = endpoint.port if endpoint else None
+        if endpoint is not None:
+            logger.info("gateway metrics on %s (port %d)", listen, endpoint.port)
         yield
         await api.close()
+        if endpoint is not None:
+            await asyncio.to_thread(endpoint.close)
 
     # Swagger UI and ReDoc from the installed package, not a CDN: the docs work offline and
     # in air-gapped clusters.

@@ -13,7 +13,7 @@ from imagescaler.runtime.request_context import current_request_id
 from imagescaler.runtime.request_log import log_request
 
 # Probes and scrapes arrive every few seconds: counted, but not logged.
-UNLOGGED_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+UNLOGGED_ROUTES = frozenset({"/healthz", "/readyz"})
 RATE_LIMITED_LOG_EVERY = 100
 
 

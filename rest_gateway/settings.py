@@ -10,10 +10,12 @@ from pydantic_settings import SettingsConfigDict
 
 from imagescaler.runtime.settings import (
     API_PORT,
+    GATEWAY_METRICS_PORT,
     GATEWAY_PORT,
     Address,
     CommaList,
     Networks,
+    OptionalAddress,
     ServiceSettings,
     loopback,
 )
@@ -37,6 +39,11 @@ class GatewaySettings(ServiceSettings):
 
     listen: Address = Field(
         loopback(GATEWAY_PORT), description="address the HTTP server listens on"
+    )
+    metrics_listen: OptionalAddress = Field(
+        loopback(GATEWAY_METRICS_PORT),
+        description="address of the Prometheus /metrics endpoint, apart from the public port "
+        "(empty: off)",
     )
     api: str = Field(loopback(API_PORT), description="gRPC target of the ImageScaler API")
     api_timeout: float = Field(60.0, gt=0, description="deadline in seconds for each API call")

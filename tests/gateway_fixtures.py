@@ -49,6 +49,7 @@ def gateway_starter(key_dir: Path, api: RunningServer) -> Iterator[Callable[...,
     def start(limiter_prefix: str | None = None, **overrides: Any) -> GatewayThread:
         defaults: dict[str, Any] = {
             "listen": "127.0.0.1:0",
+            "metrics_listen": "127.0.0.1:0",
             "api": f"127.0.0.1:{api.port}",
             "jwt_signing_key_file": key_dir / "signing.pem",
             "jwt_public_keys_file": key_dir / "idp_public.pem",

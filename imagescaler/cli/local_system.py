@@ -47,10 +47,11 @@ class LocalSystem:
         return [self.image_service, self.api, self.gateway]
 
     def metrics_urls(self) -> list[str]:
-        """Every service's /metrics (the gateway's is on its own port)."""
-        urls = [f"http://{self.gateway.address()}/metrics"]
-        urls += [f"http://{c.address('metrics')}/metrics" for c in (self.api, self.image_service)]
-        return urls if all("metrics" in c.ports for c in (self.api, self.image_service)) else []
+        """Every service's /metrics, each on its own metrics port (none when any is off)."""
+        services = (self.gateway, self.api, self.image_service)
+        if not all("metrics" in c.ports for c in services):
+            return []
+        return [f"http://{c.address('metrics')}/metrics" for c in services]
 
 
 def start_all(
@@ -82,7 +83,8 @@ def start_all(
         )  # fmt: skip
         wait_until_serving(api_child, deadline)
         gateway_child = start(
-            "gateway", "gateway", gateway.listen, "--api", api_child.address(),
+            "gateway", "gateway", gateway.listen, "--metrics-listen", gateway.metrics_listen,
+            "--api", api_child.address(),
             "--dev-state-file", state_file, *gateway_flags,
         )  # fmt: skip
         wait_until_http_ready(gateway_child, deadline)
@@ -129,7 +131,7 @@ def start_prometheus(system: LocalSystem, listen: str) -> Child | None:
     targets = local_prometheus.ScrapeTargets(
         system.image_service.address("metrics"),
         system.api.address("metrics"),
-        system.gateway.address(),
+        system.gateway.address("metrics"),
     )
     folder = Path(".imagescaler") / "prometheus"
     config = local_prometheus.write_config(targets, folder)

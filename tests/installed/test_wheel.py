@@ -112,7 +112,7 @@ def test_up_prometheus_finds_its_rules_in_the_installed_package(venv: Path, outs
     script = (
         "from pathlib import Path\n"
         "from imagescaler.cli.local_prometheus import ScrapeTargets, write_config\n"
-        "targets = ScrapeTargets('127.0.0.1:9101', '127.0.0.1:9102', '127.0.0.1:8000')\n"
+        "targets = ScrapeTargets('127.0.0.1:9101', '127.0.0.1:9102', '127.0.0.1:9103')\n"
         "print(write_config(targets, Path('prometheus')))\n"
     )
     result = run([str(venv / "bin" / "python"), "-c", script], outside)

@@ -73,7 +73,7 @@ def test_promtool_accepts_the_kubernetes_and_local_configs(tmp_path: Path) -> No
     kubernetes = promtool("check", "config", str(tmp_path / "kubernetes.yml"))
     assert kubernetes.returncode == 0, kubernetes.stdout + kubernetes.stderr
     local = write_config(
-        ScrapeTargets("127.0.0.1:9101", "127.0.0.1:9102", "127.0.0.1:8000"), tmp_path
+        ScrapeTargets("127.0.0.1:9101", "127.0.0.1:9102", "127.0.0.1:9103"), tmp_path
     )
     checked = promtool("check", "config", str(local))
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -160,7 +160,7 @@ def test_a_real_prometheus_scrapes_the_local_system(tmp_path: Path) -> None:
         targets = ScrapeTargets(
             f"127.0.0.1:{system.metrics_ports['image']}",
             f"127.0.0.1:{system.metrics_ports['api']}",
-            f"127.0.0.1:{system.gateway_port}",
+            f"127.0.0.1:{system.metrics_ports['gateway']}",
         )
         config = write_config(targets, tmp_path / "prometheus", scrape_interval="1s")
         storage = tmp_path / "prometheus" / "data"

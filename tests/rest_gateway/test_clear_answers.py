@@ -32,6 +32,12 @@ def test_the_docs_keep_their_inline_start_but_load_nothing_from_elsewhere(
     assert "frame-ancestors 'none'" in policy
 
 
+def test_metrics_are_not_served_on_the_public_port(gateway: GatewayThread) -> None:
+    with gateway.client() as client:
+        assert client.get("/metrics").status_code == 404
+    assert "http_requests_total" in httpx.get(gateway.metrics_url, timeout=5).text
+
+
 def test_the_docs_do_not_keep_the_token_in_local_storage(gateway: GatewayThread) -> None:
     with gateway.client() as client:
         page = client.get("/docs").text

@@ -21,7 +21,7 @@ class GatewayThread:
     """uvicorn serving create_app(settings) on 127.0.0.1:0 in a background thread."""
 
     def __init__(self, settings: GatewaySettings, limiter_prefix: str) -> None:
-        app = create_app(settings, limiter_prefix=limiter_prefix)
+        app = self.app = create_app(settings, limiter_prefix=limiter_prefix)
         self._socket = socket.socket()
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
@@ -39,6 +39,11 @@ class GatewayThread:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def metrics_url(self) -> str:
+        """The gateway's /metrics, on its own port (metrics_listen)."""
+        return f"http://127.0.0.1:{self.app.state.metrics_port}/metrics"
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)

@@ -23,7 +23,8 @@ ADDRESSES = {
     "image": re.compile(r"image service\s+127\.0\.0\.1:(\d+)"),
 }
 METRICS = re.compile(
-    r"metrics\s+http://\S+/metrics, http://127\.0\.0\.1:(\d+)/metrics, http://127\.0\.0\.1:(\d+)/metrics"
+    r"metrics\s+http://127\.0\.0\.1:(\d+)/metrics, http://127\.0\.0\.1:(\d+)/metrics, "
+    r"http://127\.0\.0\.1:(\d+)/metrics"
 )
 
 
@@ -34,7 +35,7 @@ class LocalSystem:
     image_port: int
     api_port: int
     gateway_port: int
-    metrics_ports: dict[str, int] = field(default_factory=dict)  # "api", "image"
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # "gateway", "api", "image"
 
     @property
     def process(self) -> subprocess.Popen[str]:
@@ -60,8 +61,8 @@ def local_system(
     env = {k: v for k, v in os.environ.items() if not k.startswith("IMAGESCALER_")}
     for variable in ("IMAGE_LISTEN", "API_LISTEN", "GATEWAY_LISTEN"):
         env[f"IMAGESCALER_{variable}"] = "127.0.0.1:0"
-    for variable in ("IMAGE_METRICS_LISTEN", "API_METRICS_LISTEN"):
-        env[f"IMAGESCALER_{variable}"] = "127.0.0.1:0"  # not 9101/9102: `make run` may hold them
+    for variable in ("IMAGE_METRICS_LISTEN", "API_METRICS_LISTEN", "GATEWAY_METRICS_LISTEN"):
+        env[f"IMAGESCALER_{variable}"] = "127.0.0.1:0"  # not 9101-9103: `make run` may hold them
     env.update(extra_env or {})
     if dev_state is not None:
         env["IMAGESCALER_GATEWAY_DEV_STATE_FILE"] = str(dev_state)
@@ -81,7 +82,11 @@ def local_system(
         banner = "".join(service.lines)
         ports = {name: int(pattern.search(banner)[1]) for name, pattern in ADDRESSES.items()}  # type: ignore[index]
         metrics = METRICS.search(banner)
-        metrics_ports = {"api": int(metrics[1]), "image": int(metrics[2])} if metrics else {}
+        metrics_ports = (
+            {"gateway": int(metrics[1]), "api": int(metrics[2]), "image": int(metrics[3])}
+            if metrics
+            else {}
+        )
         yield LocalSystem(
             service, banner, ports["image"], ports["api"], ports["gateway"], metrics_ports
         )

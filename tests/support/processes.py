@@ -103,12 +103,12 @@ def three_services(
     ports the one behind it reported."""
     started: list[ServiceProcess] = []
     try:
-        image = start("image service", [*commands["image-service"], *LOOPBACK_GRPC], env, cwd)
+        image = start("image service", [*commands["image-service"], *LOOPBACK_PORTS], env, cwd)
         started.append(image)
         image_port = int(image.wait_for(LISTENING)[1])
         api = start(
             "API",
-            [*commands["api"], *LOOPBACK_GRPC, "--image-service", f"127.0.0.1:{image_port}"],
+            [*commands["api"], *LOOPBACK_PORTS, "--image-service", f"127.0.0.1:{image_port}"],
             env,
             cwd,
         )
@@ -116,7 +116,7 @@ def three_services(
         api_port = int(api.wait_for(LISTENING)[1])
         gateway = start(
             "gateway",
-            [*commands["gateway"], "--listen", "127.0.0.1:0", "--api", f"127.0.0.1:{api_port}"],
+            [*commands["gateway"], *LOOPBACK_PORTS, "--api", f"127.0.0.1:{api_port}"],
             env,
             cwd,
         )
@@ -128,4 +128,5 @@ def three_services(
             service.stop()
 
 
-LOOPBACK_GRPC = ("--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0")
+# Every service on ports the system picks, its metrics too: a running `make run` holds the defaults.
+LOOPBACK_PORTS = ("--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0")

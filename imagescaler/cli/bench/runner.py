@@ -80,11 +80,10 @@ def run(config: BenchConfig) -> dict[str, Any]:
 @contextmanager
 def local_system() -> Iterator[LocalSystem]:
     """The services `imagescaler up` runs, on free ports, quiet, rate limits out of reach."""
-    # Metrics on ports the system picks: the defaults may be taken by a running `make run`.
-    # Port 0 everywhere: the defaults may be taken by a running `make run`.
+    # Port 0 everywhere, metrics too: the defaults may be taken by a running `make run`.
     image = ImageServiceSettings(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0")
     api = ApiSettings(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0")
-    gateway = GatewaySettings(listen="127.0.0.1:0")
+    gateway = GatewaySettings(listen="127.0.0.1:0", metrics_listen="127.0.0.1:0")
     with tempfile.TemporaryDirectory() as state_dir:
         state = Path(state_dir) / "dev-state.json"
         system = start_all(
