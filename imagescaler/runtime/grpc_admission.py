@@ -66,7 +66,12 @@ class CallAdmission(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             self._trim.begin()
             size = 0
             try:
-                request = await anext(aiter(requests), None)
+                messages = aiter(requests)
+                request = await anext(messages, None)
+                # Close gRPC's receiving generator now: left open, it keeps the message alive
+                # in a reference cycle until the garbage collector runs (every 21 MB request
+                # then stayed in memory, about ten at a time).
+                await messages.aclose()  # type: ignore[attr-defined]
                 if request is None:
                     await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "no request message")
                     return None  # abort raises; this line is never reached
