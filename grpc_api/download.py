@@ -24,8 +24,9 @@ from imagescaler.runtime.errors import DownloadFailed, ImageTooLarge
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # After a read smaller than this, wait a moment so the kernel gathers more: a server that
 # drips a byte at a time then costs a hundred reads a second, not a core (measured: eight
-# dripping downloads took 4.05 s of the API's CPU in 4 s unpaced).
-SMALL_READ_BYTES = 16384
+# dripping downloads took 4.05 s of the API's CPU in 4 s unpaced). Small, so that TLS, whose
+# reads return one record (often about 1,400 bytes), is never paced.
+SMALL_READ_BYTES = 1024
 SMALL_READ_PAUSE = 0.01
 REQUEST_HEADERS = {
     "Accept": "image/*",

@@ -74,7 +74,12 @@ def ascii_host(host: str) -> str:
         name = idna.encode(host, uts46=True).decode("ascii") if not host.isascii() else host
     except idna.IDNAError as error:
         raise InvalidRequest(f"the URL's host {host!r} cannot be encoded: {error}") from None
-    if not _ASCII_HOST.fullmatch(name.lower()):
+    labels = name.rstrip(".").split(".")
+    if (
+        not _ASCII_HOST.fullmatch(name.lower())
+        or len(name) > 253
+        or any(len(label) > 63 for label in labels)
+    ):
         raise InvalidRequest(f"the URL's host {host!r} is not a valid host name")
     return name.lower()
 
@@ -103,9 +108,10 @@ class AddressPolicy:
             if ip in NAT64_LOCAL_USE and not self._allowed(ip):
                 return f"{ip}, a local-use NAT64 address whose IPv4 mapping is the network's own"
             carried = embedded_ipv4(ip)
-            if carried is not None:
-                why = self._refusal(carried)
-                return None if why is None else f"{ip}, which carries {carried}: {why}"
+            if carried is not None and (why := self._refusal(carried)) is not None:
+                return f"{ip}, which carries {carried}: {why}"
+        # Then the address itself: NAT64 and 6to4 of a public IPv4 address are public; Teredo
+        # (2001::/32) is not, whatever it carries.
         return self._refusal(ip)
 
     def _allowed(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

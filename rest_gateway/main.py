@@ -32,7 +32,6 @@ from rest_gateway.settings import GatewaySettings
 from rest_gateway.upload_admission import UploadAdmission
 
 logger = logging.getLogger(__name__)
-MULTIPART_OVERHEAD = 64 * 1024
 DOCS_ASSETS = "/docs-assets"
 
 DESCRIPTION = """
@@ -114,7 +113,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(page.WEB_ROOT / "static")), name="static")
     app.add_middleware(
         BodySizeLimit,
-        max_bytes=settings.max_image_bytes + MULTIPART_OVERHEAD,
+        max_bytes=settings.body_limit,
         stated_limit=settings.max_image_bytes,
         timeout=settings.body_timeout,
     )
@@ -122,7 +121,7 @@ def create_app(
         UploadAdmission,
         max_uploads=settings.max_uploads_in_flight,
         max_bytes=settings.max_upload_bytes_in_flight,
-        body_limit=settings.max_image_bytes + MULTIPART_OVERHEAD,
+        body_limit=settings.body_limit,
     )
     if settings.cors_origins:
         app.add_middleware(

@@ -21,6 +21,7 @@ from imagescaler.runtime.settings import (
 )
 
 MIN_HMAC_SECRET_BYTES = 32
+MULTIPART_OVERHEAD = 64 * 1024  # room for the multipart framing around the largest image
 MAX_CLOCK_SKEW = 30
 
 
@@ -129,10 +130,11 @@ class GatewaySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _one_upload_fits(self) -> GatewaySettings:
-        if self.max_upload_bytes_in_flight < self.max_image_bytes:
+        if self.max_upload_bytes_in_flight < self.body_limit:
             raise ValueError(
                 f"max_upload_bytes_in_flight ({self.max_upload_bytes_in_flight} bytes) is smaller "
-                f"than one upload of the largest image ({self.max_image_bytes} bytes)"
+                f"than one upload of the largest image with its framing ({self.body_limit} "
+                "bytes): such uploads would always be refused"
             )
         return self
 
@@ -143,6 +145,11 @@ class GatewaySettings(ServiceSettings):
                 "token_ttl is longer than jwt_max_lifetime: its tokens would be refused"
             )
         return self
+
+    @property
+    def body_limit(self) -> int:
+        """The largest request body: the largest image and its multipart framing."""
+        return self.max_image_bytes + MULTIPART_OVERHEAD
 
     @property
     def host(self) -> str:

@@ -36,7 +36,10 @@ class UploadAdmission:
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        size = min(int(declared), self.body_limit) if declared.isdigit() else self.body_limit
+        if declared.isdigit() and int(declared) > self.body_limit:
+            await self.app(scope, receive, send)  # 413 from the body limit, busy or not
+            return
+        size = int(declared) if declared.isdigit() else self.body_limit
         # One event loop runs this: the check and the reservation cannot interleave.
         if self.uploads >= self.max_uploads or self.bytes + size > self.max_bytes:
             await error_response(self._refusal())(scope, receive, send)

@@ -21,6 +21,7 @@ _MARKER_AFTER_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 _SEQUENTIAL_FRAMES = frozenset({0xC0, 0xC1, 0xC3, 0xC5, 0xC7, 0xC9, 0xCB, 0xCD, 0xCF})
 _TIFF_STRIP_OR_TILE_OFFSETS = {273: "strips", 324: "tiles"}
 _BMP_RLE = {1: "RLE8", 2: "RLE4"}
+MAX_TIFF_IFD_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,14 @@ def _check_jpeg(data: bytes, limits: StructureLimits) -> None:
     second), so the walk stops there and costs microseconds; progressive ones are walked
     through, 1.3 ms for a 4 MB photo."""
     scans, position, components = 0, 2, 0
-    while position + 4 <= len(data) and data[position] == 0xFF:
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            # Junk between segments: libjpeg skips to the next 0xFF (with a warning), so the
+            # walk does too, or scans behind the junk would go uncounted.
+            position = data.find(b"\xff", position)
+            if position < 0:
+                return
+            continue
         marker = data[position + 1]
         if marker == 0xFF:  # a fill byte before a marker
             position += 1
@@ -112,13 +120,16 @@ def _check_tiff(data: bytes, limits: StructureLimits) -> None:
                     "TIFF pages", f"more than {limits.max_tiff_pages}", limits.max_tiff_pages
                 )
             entries = struct.unpack_from(order + count_format, data, ifd)[0]
+            if entries > MAX_TIFF_IFD_ENTRIES:
+                # Real pages have tens of tags; a huge directory only hides what follows.
+                raise _refuse("entries in a TIFF directory", entries, MAX_TIFF_IFD_ENTRIES)
             first = ifd + struct.calcsize(count_format)
             if pages == 1:
                 _check_tiff_strips(
                     data,
                     order=order,
                     first=first,
-                    entries=min(entries, 4096),
+                    entries=entries,
                     entry_size=entry_size,
                     limits=limits,
                 )

@@ -5,8 +5,9 @@ the calls in flight are what a service's memory follows. Over the count, a call 
 RESOURCE_EXHAUSTED/overloaded before its message is read: the handler given to gRPC reads
 the request stream itself, and a refused call never reads it. Over the bytes, a call is
 refused as soon as its message has arrived, which frees it. Health checks and reflection are
-never counted or refused, so probes answer however busy the service is. When the last call
-ends, freed memory goes back to the OS.
+never counted or refused, so probes answer however busy the service is. A stream counts as
+one call, and each of its messages counts its bytes until its reply goes out. When the last
+call ends, freed memory goes back to the OS.
 
 gRPC's own `maximum_concurrent_rpcs` is not used: in grpc.aio it makes new calls wait, health
 checks included, instead of refusing them.
@@ -14,6 +15,8 @@ checks included, instead of refusing them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -31,13 +34,21 @@ class CallAdmission(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """The outermost interceptor: at most `max_calls` calls and `max_bytes` of their request
     messages at once; the rest are refused at once with reason `overloaded`."""
 
-    def __init__(self, max_calls: int, max_bytes: int, metrics: GrpcMetrics | None = None):
+    def __init__(
+        self,
+        max_calls: int,
+        max_bytes: int,
+        metrics: GrpcMetrics | None = None,
+        stream_wait: float = 10.0,
+    ) -> None:
         self.max_calls = max_calls
         self.max_bytes = max_bytes
+        self.stream_wait = stream_wait
         self.calls = 0
         self.bytes = 0
         self._metrics = metrics
         self._trim = TrimWhenIdle()
+        self._freed = asyncio.Event()  # set (and replaced) whenever bytes are released
 
     async def intercept_service(
         self,
@@ -83,7 +94,7 @@ class CallAdmission(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 return await behaviour(request, context)
             finally:
                 self.calls -= 1
-                self.bytes -= size
+                self._release(size)
                 self._trim.end()
 
         return grpc.stream_unary_rpc_method_handler(
@@ -93,7 +104,10 @@ class CallAdmission(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         )
 
     def _streaming(self, handler: grpc.RpcMethodHandler, service: str, method: str) -> Any:
-        """A stream counts as one call; its messages are bounded by its own window."""
+        """A stream counts as one call, and each of its messages counts its bytes from when it
+        is read until a reply goes out. A message that does not fit waits for bytes to be
+        freed (the stream is not read meanwhile, so HTTP/2 flow control holds the client
+        back); after `stream_wait` seconds the stream is refused."""
         behaviour = handler.stream_stream
 
         async def admitted(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
@@ -101,18 +115,61 @@ class CallAdmission(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 await self._refuse(context, service, method, self._too_many())
             self.calls += 1
             self._trim.begin()
+            held = _StreamBytes(self)
+            released = False
+
+            def release(*_: Any) -> None:
+                # Once, when the call is done or the generator ends, whichever comes first:
+                # a generator cancelled at its yield may only be finalised by the collector.
+                nonlocal released
+                if not released:
+                    released = True
+                    held.release_all()
+                    self.calls -= 1
+                    self._trim.end()
+
+            context.add_done_callback(release)
+
+            async def metered() -> AsyncIterator[Any]:
+                async for message in requests:
+                    size = message.ByteSize()
+                    if not await self._wait_for_bytes(size):
+                        await self._refuse(context, service, method, self._too_many_bytes())
+                    held.add(size)
+                    yield message
+
             try:
-                async for reply in behaviour(requests, context):
+                async for reply in behaviour(metered(), context):
+                    held.release_one()
                     yield reply
             finally:
-                self.calls -= 1
-                self._trim.end()
+                release()
 
         return grpc.stream_stream_rpc_method_handler(
             admitted,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+    async def _wait_for_bytes(self, size: int) -> bool:
+        """Take `size` bytes, waiting up to stream_wait seconds for them; False if they never
+        came free."""
+        deadline = asyncio.get_running_loop().time() + self.stream_wait
+        while self.bytes + size > self.max_bytes:
+            freed = self._freed  # taken before waiting: a release sets exactly this event
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                return False
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(freed.wait(), remaining)
+        self.bytes += size
+        return True
+
+    def _release(self, size: int) -> None:
+        self.bytes -= size
+        if size:
+            self._freed.set()
+            self._freed = asyncio.Event()
 
     def _too_many(self) -> str:
         return f"{self.calls} calls are in progress, the most this replica takes; retry shortly"
@@ -126,3 +183,28 @@ class CallAdmission(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             self._metrics.rejected.labels(service, method, OVERLOADED).inc()
         context.set_trailing_metadata(((REASON_KEY, OVERLOADED),))
         await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, detail)
+
+
+class _StreamBytes:
+    """The bytes one stream holds. Each item gets one reply, in whatever order items finish,
+    so a reply releases the mean of what is held; what is left goes when the stream ends."""
+
+    def __init__(self, admission: CallAdmission) -> None:
+        self._admission = admission
+        self._bytes = 0
+        self._items = 0
+
+    def add(self, size: int) -> None:
+        self._bytes += size
+        self._items += 1
+
+    def release_one(self) -> None:
+        if self._items:
+            share = self._bytes // self._items
+            self._bytes -= share
+            self._items -= 1
+            self._admission._release(share)
+
+    def release_all(self) -> None:
+        self._admission._release(self._bytes)
+        self._bytes = self._items = 0

@@ -61,13 +61,15 @@ def client_options(max_message_bytes: int) -> ChannelOptions:
 
 
 def server_options(
-    max_message_bytes: int, max_connection_age: float, max_streams: int
+    max_message_bytes: int, max_connection_age: float, max_calls: int
 ) -> ChannelOptions:
     return [
         *message_size_options(max_message_bytes),
-        # HTTP/2 streams one connection may have open: one client cannot hold more calls
-        # (each with a message arriving) than the whole replica admits.
-        ("grpc.max_concurrent_streams", max_streams),
+        # HTTP/2 streams one connection may have open: twice the calls the replica admits, so
+        # that calls over the limit are sent and refused at once (never queued on the client
+        # until their deadline, health checks behind them), while one client still cannot
+        # open thousands of streams.
+        ("grpc.max_concurrent_streams", 2 * max_calls),
         # Clients reconnect, and so re-resolve and find new replicas, at least this often;
         # the grace lets a request in progress finish on the old connection.
         ("grpc.max_connection_age_ms", int(max_connection_age * 1000)),

@@ -40,6 +40,14 @@ BOMBS: dict[str, tuple[Callable[[], bytes], str]] = {
         lambda: hostile.jpeg_scan_bomb(7000),
         "more than 100 progressive JPEG scans; the limit is 100",
     ),
+    "jpeg-junk-then-2000-scans": (
+        lambda: hostile.with_junk_after_app0(hostile.jpeg_scan_bomb(2000)),
+        "more than 100 progressive JPEG scans; the limit is 100",
+    ),
+    "tiff-strips-behind-5000-tags": (
+        lambda: hostile.tiff_with_strips(300_000, padding_tags=5000),
+        "5008 entries in a TIFF directory; the limit is 4096",
+    ),
     "tiff-1M-strips": (
         lambda: hostile.tiff_with_strips(1_000_000),
         "1000000 TIFF strips; the limit is 65536",

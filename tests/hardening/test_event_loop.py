@@ -25,7 +25,7 @@ from imagescaler.runtime.errors import DownloadFailed
 from tests.hardening.processes import api_process
 from tests.support import hostile_files
 from tests.support.images import shared_image
-from tests.support.servers import ScaleClient
+from tests.support.servers import LocalHttpServer, Route, ScaleClient
 
 pytestmark = pytest.mark.slow
 
@@ -119,11 +119,13 @@ def test_the_apis_health_answers_within_100_ms_during_an_attack(drip_port: int) 
 
 
 class CountingBackend(httpcore.AsyncNetworkBackend):
-    """The real network backend, counting the reads made on its streams."""
+    """The real network backend, counting the reads made on its streams; `read_cap` makes each
+    read return at most that many bytes, as TLS returns one record per read."""
 
-    def __init__(self) -> None:
+    def __init__(self, read_cap: int | None = None) -> None:
         self.inner = httpcore.AnyIOBackend()
         self.reads = 0
+        self.read_cap = read_cap
 
     async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
         stream = await self.inner.connect_tcp(*args, **kwargs)
@@ -132,7 +134,7 @@ class CountingBackend(httpcore.AsyncNetworkBackend):
         class Counted(httpcore.AsyncNetworkStream):
             async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
                 backend.reads += 1
-                return await stream.read(max_bytes, timeout)
+                return await stream.read(min(max_bytes, backend.read_cap or max_bytes), timeout)
 
             async def write(self, buffer: bytes, timeout: float | None = None) -> None:  # noqa: ASYNC109
                 await stream.write(buffer, timeout)
@@ -146,7 +148,7 @@ class CountingBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
-def test_a_dripping_server_costs_a_hundred_reads_a_second_not_a_core(drip_port: int) -> None:
+def test_a_dripping_server_costs_two_hundred_reads_a_second_not_a_core(drip_port: int) -> None:
     counting = CountingBackend()
     policy = AddressPolicy(allow_private=True)
 
@@ -161,7 +163,9 @@ def test_a_dripping_server_costs_a_hundred_reads_a_second_not_a_core(drip_port: 
 
     asyncio.run(go())
     print(f"reads in 1 s of dripping: {counting.reads}")
-    assert 10 < counting.reads <= 1 / SMALL_READ_PAUSE + 10
+    # A pause, then one read of what gathered meanwhile (often over 1 KiB, so no pause), then
+    # a tiny one: about two reads per pause. Unpaced, this server cost 8,525 reads a second.
+    assert 10 < counting.reads <= 2 / SMALL_READ_PAUSE + 20
 
 
 def test_legitimate_requests_keep_their_pace_while_two_hostile_files_are_in_flight() -> None:
@@ -201,3 +205,25 @@ def test_legitimate_requests_keep_their_pace_while_two_hostile_files_are_in_flig
         client.channel.close()
     print(f"legitimate p50: {baseline * 1000:.0f} ms alone, {during * 1000:.0f} ms under attack")
     assert during < 3 * baseline
+
+
+def test_record_sized_reads_of_a_fast_server_are_never_paced(http_server: LocalHttpServer) -> None:
+    """Over TLS each read returns one record, often about 1,400 bytes: pacing those would take
+    a 1 MB download from 0.1 s to 7 s."""
+    http_server.routes["/big.jpg"] = Route(body=b"x" * 1_000_000)
+    counting = CountingBackend(read_cap=1400)
+    policy = AddressPolicy(allow_private=True)
+
+    async def go() -> bytes:
+        backend = CheckedBackend(policy, inner=counting)
+        downloader = Downloader(20_000_000, 10.0, 1.0, 0, policy, backend=backend)
+        try:
+            return await downloader.fetch(http_server.url("/big.jpg"))
+        finally:
+            await downloader.close()
+
+    started = time.perf_counter()
+    assert len(asyncio.run(go())) == 1_000_000
+    elapsed = time.perf_counter() - started
+    print(f"1 MB in {counting.reads} reads of at most 1400 bytes: {elapsed:.2f} s")
+    assert counting.reads > 700 and elapsed < counting.reads * SMALL_READ_PAUSE / 4

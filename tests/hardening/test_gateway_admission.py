@@ -61,20 +61,37 @@ def test_uploads_over_the_count_are_refused_at_once_then_admitted_again(
 def test_uploads_over_the_bytes_are_refused_and_a_body_without_length_counts_in_full(
     start_gateway: Callable[..., GatewayThread], token: str
 ) -> None:
-    gateway = start_gateway(max_upload_bytes_in_flight="4MiB", max_image_bytes=4 << 20)
-    assert post_photo(gateway, token).status_code == 200  # alone it fits
-    with upload_held_open(gateway.port, token, 3_500_000):  # with the photo: over 4 MiB
-        assert_overloaded(post_photo(gateway, token), "of 4 MiB")
-        # No Content-Length (chunked): it might be as large as the limit, so it does not fit.
+    gateway = start_gateway(max_upload_bytes_in_flight="6MiB", max_image_bytes=4 << 20)
+
+    def chunked() -> httpx.Response:
         with gateway.client(headers={"Authorization": f"Bearer {token}"}) as client:
-            chunked = client.post(
+            return client.post(
                 "/v1/scale",
                 content=iter([b"--b\r\n"]),
                 headers={"Content-Type": "multipart/form-data; boundary=b"},
             )
-        assert_overloaded(chunked, "uploads")
+
+    # Idle, a body without Content-Length (counted as the largest allowed) is admitted.
+    assert chunked().status_code == 400
+    with ExitStack() as held:
+        for _ in range(3):  # 6 MB of the 6 MiB held
+            held.enter_context(upload_held_open(gateway.port, token, 2_000_000))
+        assert_overloaded(post_photo(gateway, token), "of 6 MiB")
+        assert_overloaded(chunked(), "of 6 MiB")
     time.sleep(0.2)
     assert post_photo(gateway, token).status_code == 200
+
+
+def test_a_body_over_the_limit_is_413_even_when_busy(
+    start_gateway: Callable[..., GatewayThread], token: str
+) -> None:
+    gateway = start_gateway(max_uploads_in_flight=1, max_image_bytes=1 << 20)
+    with (
+        upload_held_open(gateway.port, token, 50_000),
+        gateway.client(headers={"Authorization": f"Bearer {token}"}) as client,
+    ):
+        big = client.post("/v1/scale", files={"file": ("a.jpg", b"x" * (2 << 20))})
+    assert big.status_code == 413, big.text
 
 
 def test_reads_are_not_counted(start_gateway: Callable[..., GatewayThread], token: str) -> None:

@@ -80,6 +80,7 @@ def test_an_international_host_is_looked_up_by_its_idna_name() -> None:
         "http://exa mple.com/a.jpg",  # a space in the host
         "http://\u0000.example/a.jpg",
         "http://a..b/a.jpg",  # an empty label cannot be IDNA-encoded
+        "http://" + "a" * 64 + ".example/a.jpg",  # a label over 63 characters
     ],
 )
 def test_what_cannot_be_encoded_is_refused_clearly(url: str) -> None:
@@ -103,8 +104,11 @@ def test_ipv6_addresses_that_carry_ipv4_are_judged_by_the_ipv4(address: str, ins
     assert why is not None and inside in why
 
 
-def test_nat64_of_a_public_address_is_allowed() -> None:
+def test_nat64_and_6to4_of_a_public_address_are_allowed_teredo_never() -> None:
     assert AddressPolicy().refusal("64:ff9b::5db8:d822") is None  # 93.184.216.34
+    assert AddressPolicy().refusal("2002:5db8:d822::1") is None
+    # Teredo of a public client address: still refused, as 2001::/32 is not public.
+    assert AddressPolicy().refusal("2001:0:4136:e378:8000:63bf:a247:2ddd") is not None
 
 
 def test_a_nat64_url_to_loopback_is_refused_without_connecting(client: ScaleClient) -> None:

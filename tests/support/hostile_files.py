@@ -33,6 +33,13 @@ def jpeg_scan_bomb(scans: int, side: int = 4096) -> bytes:
     return body[:-2] + dht + scan * scans + b"\xff\xd9"
 
 
+def with_junk_after_app0(jpeg: bytes) -> bytes:
+    """The JPEG with one junk byte between its first segment (APP0) and the next: libjpeg
+    skips to the next marker with a warning, so what follows is still decoded."""
+    end = 4 + int.from_bytes(jpeg[4:6], "big")
+    return jpeg[:end] + b"\x00" + jpeg[end:]
+
+
 def _eob_runs(blocks: int) -> bytes:
     """Entropy data: runs of 32767 end-of-blocks (code "0", then 14 one bits) over `blocks`."""
     runs = -(-blocks // 32767)
@@ -47,9 +54,10 @@ def _eob_runs(blocks: int) -> bytes:
     return bytes(out)
 
 
-def tiff_with_strips(strips: int) -> bytes:
-    """A 1-pixel-wide gray TIFF of `strips` rows, one row per strip (SHORT offsets reused)."""
-    entries = [
+def tiff_with_strips(strips: int, padding_tags: int = 0) -> bytes:
+    """A 1-pixel-wide gray TIFF of `strips` rows, one row per strip (SHORT offsets reused).
+    `padding_tags` private tags come first, pushing the strip tags deep into the directory."""
+    entries = [(40000 + n, 3, 1, 0) for n in range(padding_tags)] + [
         (256, 4, 1, 1),  # width
         (257, 4, 1, strips),  # height
         (258, 3, 1, 8),  # bits per sample
