@@ -29,7 +29,9 @@ class Drain:
 
 class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     """Wraps every unary-unary call in around() and every stream-stream call in
-    around_stream(), except health checks (probed every second) and reflection."""
+    around_stream(), except health checks (probed every second) and reflection. A subclass
+    that must change the handler itself (admission reads the request stream) overrides
+    wrap_unary() and wrap_stream() instead."""
 
     async def intercept_service(
         self,
@@ -41,31 +43,39 @@ class CallInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None or service in UNOBSERVED_SERVICES:
             return handler
         if handler.unary_unary is not None:
-            behaviour: Behaviour = handler.unary_unary
-
-            async def intercepted(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                return await self.around(behaviour, request, context, service, method)
-
-            return grpc.unary_unary_rpc_method_handler(
-                intercepted,  # a coroutine function: grpc awaits only what inspect says it must
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            return self.wrap_unary(handler, service, method)
         if handler.stream_stream is not None:
-            streaming: StreamBehaviour = handler.stream_stream
-
-            async def intercepted_stream(requests: Any, context: Any) -> AsyncIterator[Any]:
-                async for reply in self.around_stream(
-                    streaming, requests, context, service, method
-                ):
-                    yield reply
-
-            return grpc.stream_stream_rpc_method_handler(
-                intercepted_stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            return self.wrap_stream(handler, service, method)
         return handler
+
+    def wrap_unary(
+        self, handler: grpc.RpcMethodHandler, service: str, method: str
+    ) -> grpc.RpcMethodHandler:
+        behaviour: Behaviour = handler.unary_unary
+
+        async def intercepted(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            return await self.around(behaviour, request, context, service, method)
+
+        return grpc.unary_unary_rpc_method_handler(
+            intercepted,  # a coroutine function: grpc awaits only what inspect says it must
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def wrap_stream(
+        self, handler: grpc.RpcMethodHandler, service: str, method: str
+    ) -> grpc.RpcMethodHandler:
+        streaming: StreamBehaviour = handler.stream_stream
+
+        async def intercepted_stream(requests: Any, context: Any) -> AsyncIterator[Any]:
+            async for reply in self.around_stream(streaming, requests, context, service, method):
+                yield reply
+
+        return grpc.stream_stream_rpc_method_handler(
+            intercepted_stream,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
     async def around(
         self, behaviour: Behaviour, request: Any, context: Any, service: str, method: str
