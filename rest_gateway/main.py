@@ -111,17 +111,19 @@ def create_app(
     app.include_router(page.router)
     # Only the page's assets: web/static holds nothing else (no Python source is served).
     app.mount("/static", StaticFiles(directory=str(page.WEB_ROOT / "static")), name="static")
-    app.add_middleware(
-        BodySizeLimit,
-        max_bytes=settings.body_limit,
-        stated_limit=settings.max_image_bytes,
-        timeout=settings.body_timeout,
-    )
+    # Added last, so outermost: a body declared over the limit is 413 before admission
+    # counts it, however busy the gateway is.
     app.add_middleware(
         UploadAdmission,
         max_uploads=settings.max_uploads_in_flight,
         max_bytes=settings.max_upload_bytes_in_flight,
         body_limit=settings.body_limit,
+    )
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.body_limit,
+        stated_limit=settings.max_image_bytes,
+        timeout=settings.body_timeout,
     )
     if settings.cors_origins:
         app.add_middleware(

@@ -35,10 +35,8 @@ class UploadAdmission:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
             await self.app(scope, receive, send)
             return
+        # BodySizeLimit, outside this, has answered 413 to anything declared over the limit.
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.body_limit:
-            await self.app(scope, receive, send)  # 413 from the body limit, busy or not
-            return
         size = int(declared) if declared.isdigit() else self.body_limit
         # One event loop runs this: the check and the reservation cannot interleave.
         if self.uploads >= self.max_uploads or self.bytes + size > self.max_bytes:
