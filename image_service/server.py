@@ -14,7 +14,7 @@ from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
 from imagescaler.runtime.image_metrics import ImageMetrics
-from imagescaler.runtime.memory_budget import MemoryBudget, default_budget
+from imagescaler.runtime.memory_budget import MemoryBudget
 
 
 async def create_server(
@@ -24,7 +24,7 @@ async def create_server(
     registry = registry if registry is not None else CollectorRegistry()
     pool = WorkerPool(settings.workers, settings.queue_depth)
     limits = Limits.from_settings(settings)
-    budget = MemoryBudget(settings.memory_budget or default_budget())
+    budget = MemoryBudget(settings.decode_memory_budget)
     metrics = ImageMetrics(registry, "image-service")
     servicer = ImageServiceServicer(pool, limits, budget, metrics)
 
@@ -40,9 +40,8 @@ async def create_server(
 
 def main(settings: ImageServiceSettings) -> None:
     configure_pillow(settings.max_pixels)
-    budget = settings.memory_budget or default_budget()
     summary = (
         f"{settings.workers} workers, queue {settings.queue_depth}, "
-        f"decode memory budget {budget >> 20} MiB"
+        f"decode memory budget {settings.decode_memory_budget >> 20} MiB"
     )
     run_service("image-service", settings, create_server, summary)

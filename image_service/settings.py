@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import ByteSize, Field
 from pydantic_settings import SettingsConfigDict
 
+from imagescaler.runtime.memory_budget import default_budget
 from imagescaler.runtime.settings import (
     IMAGE_METRICS_PORT,
     IMAGE_SERVICE_PORT,
@@ -37,6 +38,12 @@ class ImageServiceSettings(GrpcServiceSettings):
         description="bytes of decode memory in flight; images wait for it, and one that alone "
         "needs more is refused (default: the container's memory limit less 192 MiB, else 2 GiB)",
     )
+
+    @property
+    def decode_memory_budget(self) -> int:
+        """The budget in bytes: the setting, or what the container's limit leaves."""
+        return self.memory_budget or default_budget()
+
     queue_depth: int = Field(
         8, ge=0, description="requests that may wait for a worker before RESOURCE_EXHAUSTED"
     )

@@ -18,6 +18,7 @@ from imagescaler.runtime.settings import (
     OptionalAddress,
     ServiceSettings,
     loopback,
+    require_room_for_one,
 )
 
 MIN_HMAC_SECRET_BYTES = 32
@@ -130,12 +131,12 @@ class GatewaySettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _one_upload_fits(self) -> GatewaySettings:
-        if self.max_upload_bytes_in_flight < self.body_limit:
-            raise ValueError(
-                f"max_upload_bytes_in_flight ({self.max_upload_bytes_in_flight} bytes) is smaller "
-                f"than one upload of the largest image with its framing ({self.body_limit} "
-                "bytes): such uploads would always be refused"
-            )
+        require_room_for_one(
+            "max_upload_bytes_in_flight",
+            self.max_upload_bytes_in_flight,
+            "one upload of the largest image with its framing",
+            self.body_limit,
+        )
         return self
 
     @model_validator(mode="after")

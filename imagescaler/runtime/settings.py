@@ -74,6 +74,16 @@ CommaList = Annotated[list[str], NoDecode, BeforeValidator(split_list)]
 Networks = Annotated[CommaList, AfterValidator(check_networks)]
 
 
+def require_room_for_one(setting: str, budget: int, one: str, size: int) -> None:
+    """Refuse a budget of bytes in flight that `one` (`size` bytes) could never fit into:
+    such requests would always be refused."""
+    if budget < size:
+        raise ValueError(
+            f"{setting} ({budget} bytes) is smaller than {one} ({size} bytes): "
+            "such requests would always be refused"
+        )
+
+
 class ServiceSettings(BaseSettings):
     """Fields common to every service. Subclasses set env_prefix."""
 
@@ -132,10 +142,10 @@ class GrpcServiceSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _one_message_fits(self) -> GrpcServiceSettings:
-        if self.max_request_bytes_in_flight < self.max_message_bytes:
-            raise ValueError(
-                f"max_request_bytes_in_flight ({self.max_request_bytes_in_flight} bytes) is "
-                f"smaller than one message of the largest image ({self.max_message_bytes} "
-                "bytes): such images would always be refused"
-            )
+        require_room_for_one(
+            "max_request_bytes_in_flight",
+            self.max_request_bytes_in_flight,
+            "one message of the largest image",
+            self.max_message_bytes,
+        )
         return self

@@ -11,6 +11,7 @@ from contextlib import ExitStack, contextmanager
 import httpx
 import pytest
 
+from rest_gateway.settings import GatewaySettings
 from tests.hardening.test_gateway_abuse import raw_exchange
 from tests.support.gateway import GatewayThread
 from tests.support.images import shared_image
@@ -118,3 +119,8 @@ def test_a_slow_body_is_408_on_every_route(
     answer = raw_exchange(gateway.port, [head, first] + [b"x"] * 12, pause=0.25)
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert b"request_timeout" in answer and b"connection: close" in answer.lower()
+
+
+def test_a_byte_budget_smaller_than_one_upload_with_its_framing_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_upload_bytes_in_flight"):
+        GatewaySettings(max_image_bytes=32 << 20, max_upload_bytes_in_flight="32MiB")
