@@ -20,6 +20,7 @@ from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.runtime.grpc_client import health_status_at
 from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.images import shared_image
+from tests.support.metrics import scrape, value
 from tests.support.servers import CLIENT_OPTIONS, ScaleClient
 
 PHOTO = shared_image("bird_1920x1080.jpg")  # 0.8 MB
@@ -102,6 +103,11 @@ def test_a_refused_call_never_reaches_the_servicer(
     errors = [client.error(PHOTO) for _ in range(20)]
     assert {e.code() for e in errors} == {grpc.StatusCode.RESOURCE_EXHAUSTED}
     held.join(10)
+    # The interceptors inside admission (metrics among them) saw the held call only: the 20
+    # refusals never reached them, nor the servicer; admission counted them as rejected.
+    samples = scrape(f"http://127.0.0.1:{api.metrics_port}/metrics")
+    assert value(samples, "grpc_server_started_total", grpc_method="ScaleImage") == 1
+    assert value(samples, "grpc_server_rejected_total", reason="overloaded") == 20
 
 
 def test_the_budget_cannot_be_smaller_than_one_message() -> None:
