@@ -8,7 +8,7 @@ import re
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import idna
 
@@ -16,9 +16,6 @@ from imagescaler.runtime.errors import DownloadFailed, InvalidRequest, SourceRef
 
 MAX_URL_LENGTH = 2048
 DEFAULT_PORTS = {"http": 80, "https": 443}
-# What may stay as it is in a path or query: RFC 3986's reserved and unreserved characters,
-# and '%' so that what is already percent-encoded is not encoded twice.
-_URL_SAFE = "/?#[]@!$&'()*+,;=-._~%:"
 _ASCII_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
 NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
 NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
@@ -57,9 +54,9 @@ def check_url(url: str) -> CheckedUrl:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None:
         netloc += f":{port}"
-    path = quote(parts.path, safe=_URL_SAFE) or "/"
-    query = f"?{quote(parts.query, safe=_URL_SAFE)}" if parts.query else ""
-    encoded = f"{scheme}://{netloc}{path}{query}"  # the fragment is the browser's, never sent
+    # The host as it goes on the wire; httpx percent-encodes the path and query as browsers
+    # do when it sends the request. The fragment is the browser's, never sent.
+    encoded = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
     return CheckedUrl(encoded, scheme, host, port or DEFAULT_PORTS[scheme])
 
 
