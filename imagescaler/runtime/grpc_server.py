@@ -20,7 +20,7 @@ from imagescaler.runtime.grpc_interceptors import server_interceptors
 from imagescaler.runtime.grpc_metrics import GrpcMetrics
 from imagescaler.runtime.grpc_options import server_options
 from imagescaler.runtime.logging_setup import configure_logging
-from imagescaler.runtime.memory_tuning import limit_malloc_arenas
+from imagescaler.runtime.memory_tuning import tune_malloc
 from imagescaler.runtime.metrics_http import MetricsEndpoint
 
 logger = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def run_service(
     name: str, settings: GrpcServiceConfig, start: StartService, summary: str = ""
 ) -> None:
     """main() of a gRPC service: process set-up, start, serve until SIGTERM/SIGINT, drain."""
-    limit_malloc_arenas()
+    tune_malloc()
     configure_logging(settings.log_format, settings.log_level, name)
     asyncio.run(_serve(name, settings, start, summary))
 

@@ -8,21 +8,41 @@ import logging
 import sys
 
 logger = logging.getLogger(__name__)
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 MALLOC_ARENAS = 2
+# Buffers up to this size come from the heap, not from mmap: glibc's largest allowed value
+# on 64-bit. A 4 MB photo and its decode buffers then reuse pages already mapped.
+MMAP_THRESHOLD = 32 * 1024 * 1024
+# A heap keeps up to this much free memory at its top between requests. TrimWhenIdle gives
+# the main heap's back once nothing is in flight; a thread's heap (at most 64 MiB) shrinks
+# only when its free top passes this, so a higher value would keep up to 64 MiB per arena
+# (the API held 146 MiB, not 82, after tests/hardening/test_unfinished_messages.py at 128 MiB).
+TRIM_THRESHOLD = 32 * 1024 * 1024
 
 
-def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> None:
-    """Cap glibc's per-thread malloc arenas; call before any thread starts.
+def tune_malloc(arenas: int = MALLOC_ARENAS) -> None:
+    """glibc malloc settings for services that pass large buffers; call before any thread.
 
-    With the default (8 per core) the image service's resident memory crept from 177 to
-    196 MiB over a 5-minute soak of 24 MP photos; with 2 arenas it stayed at 145-147 MiB
-    (docs/benchmarks.md). The same as MALLOC_ARENA_MAX=2 in the environment."""
+    - Arenas capped at `arenas`: with the default (8 per core) the image service's resident
+      memory crept from 177 to 196 MiB over a 5-minute soak of 24 MP photos; with 2 arenas
+      it stayed at 145-147 MiB (docs/benchmarks.md). The same as MALLOC_ARENA_MAX=2.
+    - Large buffers kept mapped (the mmap and trim thresholds above): by default every 4 MB
+      message was a fresh mmap, its pages faulted in and zeroed, then unmapped, several
+      times per hop. The API spent 13.4 ms of CPU per 12 MP photo, 6.1 ms with these; the
+      gRPC API's latency at concurrency 1 went from 1.48-1.55x the processing time alone
+      to 1.22-1.26x (docs/benchmarks.md, "End-to-end overhead")."""
     libc = _glibc()
     if libc is None:
         return  # not glibc (musl has no arenas to limit)
-    if libc.mallopt(M_ARENA_MAX, arenas) != 1:
-        logger.warning("could not limit malloc arenas to %d", arenas)
+    for option, value in (
+        (M_ARENA_MAX, arenas),
+        (M_MMAP_THRESHOLD, MMAP_THRESHOLD),
+        (M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+    ):
+        if libc.mallopt(option, value) != 1:
+            logger.warning("could not set malloc option %d to %d", option, value)
 
 
 def return_free_memory() -> None:
