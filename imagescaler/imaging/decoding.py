@@ -10,6 +10,7 @@ from imagescaler.imaging.colour import wants_colour_management
 from imagescaler.imaging.formats import ImageHeader
 from imagescaler.imaging.geometry import ResizePlan
 from imagescaler.imaging.jpeg_decoder import DIRECT_MODES, decode_jpeg
+from imagescaler.imaging.png_decoder import decode_png, libvips_mode
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge
 
 _ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {
@@ -33,10 +34,29 @@ def decode(
     """Decode the first frame upright, shrinking on load (and to gray) where the format can."""
     if header.format == "JPEG" and image.mode in DIRECT_MODES:
         image = _decode_jpeg_scaled(data, image, header, plan, grayscale)
+    elif (png_mode := libvips_mode(data, image)) is not None:
+        image = _decode_png_scaled(data, image, header, plan, png_mode)
     else:
         _load(image)
     transpose = _ORIENTATION_TRANSPOSE.get(header.orientation)
     return image.transpose(transpose) if transpose is not None else image
+
+
+def _stored_size_needed(header: ImageHeader, plan: ResizePlan | None) -> tuple[int, int] | None:
+    """The smallest stored (not yet oriented) size the plan can still be met from."""
+    if plan is None:
+        return None
+    width, height = plan.decode_size_needed()
+    return (height, width) if header.orientation in (5, 6, 7, 8) else (width, height)
+
+
+def _decode_png_scaled(
+    data: bytes, image: Image.Image, header: ImageHeader, plan: ResizePlan | None, mode: str
+) -> Image.Image:
+    """libvips' decode, shrunk on load; the header's chunks (ICC profile, gamma) kept."""
+    decoded = decode_png(data, mode, _stored_size_needed(header, plan))
+    decoded.info = dict(image.info)
+    return decoded
 
 
 def _decode_jpeg_scaled(
@@ -47,11 +67,7 @@ def _decode_jpeg_scaled(
     grayscale: bool,
 ) -> Image.Image:
     """Gray straight from the luma channel when no colour management is needed."""
-    min_size = None
-    if plan is not None:
-        min_size = plan.decode_size_needed()
-        if header.orientation in (5, 6, 7, 8):
-            min_size = (min_size[1], min_size[0])
+    min_size = _stored_size_needed(header, plan)
     needs_colour = wants_colour_management(image, grayscale)
     mode = "L" if image.mode == "L" or (grayscale and not needs_colour) else "RGB"
     decoded = decode_jpeg(data, mode, min_size)

@@ -29,10 +29,15 @@ def reference(data: bytes) -> Image.Image:
 
 @pytest.fixture(scope="module")
 def derived(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """The benchmark's made inputs: a large PNG and an exact-size JPEG."""
+    """The benchmark's made inputs (a large PNG and an exact-size JPEG), and a 24 MP PNG that
+    libvips could shrink by 3 on load, which would fail by 0.6 dB (png_decoder.MAX_SHRINK)."""
     leaf = Image.open(SHARED_IMAGES / "leaf_3264x2448.jpg").convert("RGB")
+    night = Image.open(SHARED_IMAGES / "night_4000x6000.jpg").convert("RGB")
     return {
         "8 MP PNG": encode(leaf, "PNG", compress_level=1),
+        "24 MP PNG, landscape": encode(
+            night.transpose(Image.Transpose.ROTATE_90), "PNG", compress_level=1
+        ),
         "1024x768 JPEG": encode(leaf.resize(TARGET, Image.Resampling.LANCZOS), "JPEG", quality=90),
     }
 
@@ -44,6 +49,7 @@ BENCHMARK_IMAGES = [
     "leaf_3264x2448.jpg",
     "bird_1920x1080.jpg",
     "8 MP PNG",
+    "24 MP PNG, landscape",
     "1024x768 JPEG",
 ]
 

@@ -1,0 +1,121 @@
+"""PNG through libvips: Pillow's pixels, as strict, and shrunk only where quality holds."""
+
+from __future__ import annotations
+
+import io
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imagescaler.imaging.formats import Limits
+from imagescaler.imaging.geometry import ResizeSpec
+from imagescaler.imaging.png_decoder import decode_png, libvips_mode, shrink_factor
+from imagescaler.imaging.processing import ProcessingOptions, process_image
+from imagescaler.runtime.errors import CorruptImage
+from tests.support.images import encode, open_bytes
+from tests.support.paths import SHARED_IMAGES
+
+LIMITS = Limits(max_bytes=1 << 30, max_pixels=200_000_000)
+
+
+def noise(mode: str, size: tuple[int, int] = (300, 200)) -> Image.Image:
+    bands = len(Image.new(mode, (1, 1)).getbands())
+    rng = np.random.default_rng(7)
+    array = rng.integers(0, 256, (size[1], size[0], bands), dtype=np.uint8)
+    return Image.fromarray(array[:, :, 0] if bands == 1 else array, mode)
+
+
+def mode_for(data: bytes) -> str | None:
+    return libvips_mode(data, Image.open(io.BytesIO(data)))
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGB", "RGBA"])
+@pytest.mark.parametrize("interlace", [False, True])
+def test_eight_bit_pngs_decode_to_exactly_pillows_pixels(mode: str, interlace: bool) -> None:
+    image = noise(mode)
+    data = encode(image, "PNG", optimize=False, **({"interlace": 1} if interlace else {}))
+    assert mode_for(data) == mode
+    decoded = decode_png(data, mode)
+    assert (decoded.mode, decoded.size) == (mode, image.size)
+    assert decoded.tobytes() == Image.open(io.BytesIO(data)).tobytes() == image.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        (noise("RGB").quantize(64), "palette"),
+        (noise("L").convert("1"), "1-bit"),
+        (Image.fromarray(np.full((20, 30), 40000, dtype=np.uint16)), "16-bit gray"),
+    ],
+)
+def test_other_pngs_stay_with_pillow(image: Image.Image, why: str) -> None:
+    assert mode_for(encode(image, "PNG")) is None, why
+
+
+def test_a_sixteen_bit_rgb_png_stays_with_pillow() -> None:
+    # Pillow calls a 16-bit RGB PNG "RGB" (it keeps the high bytes); libvips would keep 16 bits.
+    width, height = 4, 3
+    rows = b"".join(b"\x00" + bytes(range(width * 6)) for _ in range(height))
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([16, 2, 0, 0, 0])
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body).to_bytes(4, "big")
+        return len(body).to_bytes(4, "big") + kind + body + crc
+
+    data = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    assert Image.open(io.BytesIO(data)).mode == "RGB"
+    assert mode_for(data) is None
+
+
+def test_a_colour_keyed_png_stays_with_pillow() -> None:
+    assert mode_for(encode(noise("RGB"), "PNG", transparency=(1, 2, 3))) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
+        pytest.param(
+            lambda data: data[:200] + bytes([data[200] ^ 0xFF]) + data[201:], id="byte-flipped"
+        ),
+    ],
+)
+def test_damaged_pngs_are_refused(damage: object) -> None:
+    data = encode(noise("RGB", (600, 400)), "PNG", optimize=False)
+    assert callable(damage)
+    with pytest.raises(CorruptImage, match="PNG data is damaged or truncated"):
+        decode_png(damage(data), "RGB")
+    with pytest.raises(CorruptImage):
+        process_image(
+            damage(data), ProcessingOptions(resize=ResizeSpec(100, 100), grayscale=True), LIMITS
+        )
+
+
+def test_shrinks_by_two_only_with_room_for_lanczos_and_never_with_alpha() -> None:
+    assert shrink_factor((3264, 2448), "RGB", (1024, 768)) == 2
+    assert shrink_factor((6000, 4000), "L", (1024, 768)) == 2  # a box of 3 fails the 1 dB rule
+    assert shrink_factor((3000, 2250), "RGB", (1024, 768)) == 1  # 1.46x left after halving
+    assert shrink_factor((3264, 2448), "RGBA", (1024, 768)) == 1
+    assert shrink_factor((3264, 2448), "RGB", None) == 1
+    decoded = decode_png(encode(noise("RGB", (900, 600)), "PNG"), "RGB", (300, 200))
+    assert decoded.size == (450, 300)
+
+
+def test_the_icc_profile_is_still_applied() -> None:
+    # A red square tagged with ProPhoto RGB comes out converted to sRGB, as with Pillow.
+    with Image.open(SHARED_IMAGES / "icc_prophoto_1680x1050.jpg") as photo:
+        prophoto = photo.info["icc_profile"]
+    tagged = encode(Image.new("RGB", (64, 48), (200, 30, 30)), "PNG", icc_profile=prophoto)
+    untagged = encode(Image.new("RGB", (64, 48), (200, 30, 30)), "PNG")
+    options = ProcessingOptions(output_format="PNG", resize=ResizeSpec(32, 24))
+    assert mode_for(tagged) == "RGB"
+    converted = open_bytes(process_image(tagged, options, LIMITS).data)
+    plain = open_bytes(process_image(untagged, options, LIMITS).data)
+    assert converted.getpixel((5, 5)) != plain.getpixel((5, 5)) == (200, 30, 30)
