@@ -1,4 +1,5 @@
-"""The benchmark's images: shared photos, plus a large PNG and an exact-size JPEG made once."""
+"""The benchmark's images: shared photos, plus a large PNG, HEIC and AVIF and an exact-size
+JPEG made once from them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, ImageOps
+
+import imagescaler.imaging.formats  # noqa: F401 - registers the HEIF opener and saver
 
 CACHE = Path(".bench") / "inputs"
 
@@ -31,6 +34,12 @@ def full_set(shared: Path) -> list[BenchImage]:
         BenchImage("24 MP JPEG", shared / "night_4000x6000.jpg"),
         BenchImage("8 MP PNG", _derived(shared / "leaf_3264x2448.jpg", "leaf_3264x2448.png", None)),
         BenchImage(
+            "12 MP HEIC", _derived(shared / "phone_4032x3024_exif6.jpg", "phone_12mp.heic", None)
+        ),
+        BenchImage(
+            "12 MP AVIF", _derived(shared / "phone_4032x3024_exif6.jpg", "phone_12mp.avif", None)
+        ),
+        BenchImage(
             "1024x768 JPEG",
             _derived(shared / "leaf_3264x2448.jpg", "leaf_1024x768.jpg", (1024, 768)),
         ),
@@ -44,14 +53,19 @@ def quick_set(shared: Path) -> list[BenchImage]:
     ]
 
 
+_FORMATS_BY_SUFFIX = {".png": "PNG", ".heic": "HEIF", ".avif": "AVIF"}
+
+
 def _derived(source: Path, name: str, size: tuple[int, int] | None) -> Path:
     target = CACHE / name
     if not target.exists():
         CACHE.mkdir(parents=True, exist_ok=True)
-        image = Image.open(source).convert("RGB")
+        with Image.open(source) as opened:
+            image = ImageOps.exif_transpose(opened).convert("RGB")
         if size is not None:
             image = image.resize(size, Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
-        image.save(buffer, "PNG" if name.endswith(".png") else "JPEG", quality=90)
+        fmt = _FORMATS_BY_SUFFIX.get(target.suffix, "JPEG")
+        image.save(buffer, fmt, quality=90, **({"speed": 8} if fmt == "AVIF" else {}))
         target.write_bytes(buffer.getvalue())
     return target
