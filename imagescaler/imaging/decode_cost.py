@@ -7,9 +7,11 @@ from contextlib import AbstractContextManager, nullcontext
 
 from PIL import Image
 
+from imagescaler.imaging.decoding import stored_size_needed
 from imagescaler.imaging.formats import ImageHeader
 from imagescaler.imaging.geometry import ResizePlan
 from imagescaler.imaging.jpeg_decoder import DIRECT_MODES
+from imagescaler.imaging.png_decoder import libvips_mode, shrink_factor
 from imagescaler.runtime.memory_budget import MemoryBudget
 
 # Peak bytes per decoded pixel over decode, colour conversion, resize and encode, measured
@@ -28,21 +30,36 @@ JOB_OVERHEAD_BYTES = 8 << 20
 
 
 def reserve_decode(
-    budget: MemoryBudget | None, image: Image.Image, header: ImageHeader, plan: ResizePlan | None
+    budget: MemoryBudget | None,
+    data: bytes,
+    image: Image.Image,
+    header: ImageHeader,
+    plan: ResizePlan | None,
 ) -> AbstractContextManager[None]:
     """Hold the decode's estimated memory in `budget` (nothing to hold without one)."""
     if budget is None:
         return nullcontext()
-    return budget.reserve(estimate_decode_bytes(image, header, plan))
+    return budget.reserve(estimate_decode_bytes(data, image, header, plan))
 
 
-def estimate_decode_bytes(image: Image.Image, header: ImageHeader, plan: ResizePlan | None) -> int:
-    """Bytes the decode of `image` will need at its peak, for the memory budget."""
-    return JOB_OVERHEAD_BYTES + _pixel_bytes(image, header, plan)
+def estimate_decode_bytes(
+    data: bytes, image: Image.Image, header: ImageHeader, plan: ResizePlan | None
+) -> int:
+    """Bytes the decode of `image` (opened from `data`) will need at its peak, for the budget."""
+    return JOB_OVERHEAD_BYTES + _pixel_bytes(data, image, header, plan)
 
 
-def _pixel_bytes(image: Image.Image, header: ImageHeader, plan: ResizePlan | None) -> int:
+def _pixel_bytes(
+    data: bytes, image: Image.Image, header: ImageHeader, plan: ResizePlan | None
+) -> int:
     pixels = header.stored_width * header.stored_height
+    if libvips_mode(data, image) is not None:
+        # libvips streams rows into the shrink: only the shrunk image is held whole.
+        factor = shrink_factor(
+            (header.stored_width, header.stored_height), stored_size_needed(header, plan)
+        )
+        shrunk = math.ceil(header.stored_width / factor) * math.ceil(header.stored_height / factor)
+        return shrunk * BYTES_PER_DECODED_PIXEL
     if header.format == "JPEG" and image.mode in DIRECT_MODES:
         cost = _jpeg_decoded_pixels(header, plan) * BYTES_PER_DECODED_PIXEL
         if image.info.get("progressive") or image.info.get("progression"):
@@ -60,11 +77,10 @@ def _pixel_bytes(image: Image.Image, header: ImageHeader, plan: ResizePlan | Non
 def _jpeg_decoded_pixels(header: ImageHeader, plan: ResizePlan | None) -> int:
     """Pixels after libjpeg's DCT scaling: the smallest n/8 that still gives the plan's size."""
     width, height = header.stored_width, header.stored_height
-    if plan is None:
+    needed = stored_size_needed(header, plan)
+    if needed is None:
         return width * height
-    needed_width, needed_height = plan.decode_size_needed()
-    if header.orientation in (5, 6, 7, 8):
-        needed_width, needed_height = needed_height, needed_width
+    needed_width, needed_height = needed
     for eighths in range(1, 9):
         scaled = math.ceil(width * eighths / 8), math.ceil(height * eighths / 8)
         if scaled[0] >= needed_width and scaled[1] >= needed_height:

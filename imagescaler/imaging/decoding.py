@@ -42,7 +42,7 @@ def decode(
     return image.transpose(transpose) if transpose is not None else image
 
 
-def _stored_size_needed(header: ImageHeader, plan: ResizePlan | None) -> tuple[int, int] | None:
+def stored_size_needed(header: ImageHeader, plan: ResizePlan | None) -> tuple[int, int] | None:
     """The smallest stored (not yet oriented) size the plan can still be met from."""
     if plan is None:
         return None
@@ -54,7 +54,7 @@ def _decode_png_scaled(
     data: bytes, image: Image.Image, header: ImageHeader, plan: ResizePlan | None, mode: str
 ) -> Image.Image:
     """libvips' decode, shrunk on load; the header's chunks (ICC profile, gamma) kept."""
-    decoded = decode_png(data, mode, _stored_size_needed(header, plan))
+    decoded = decode_png(data, mode, stored_size_needed(header, plan))
     decoded.info = dict(image.info)
     return decoded
 
@@ -67,7 +67,7 @@ def _decode_jpeg_scaled(
     grayscale: bool,
 ) -> Image.Image:
     """Gray straight from the luma channel when no colour management is needed."""
-    min_size = _stored_size_needed(header, plan)
+    min_size = stored_size_needed(header, plan)
     needs_colour = wants_colour_management(image, grayscale)
     mode = "L" if image.mode == "L" or (grayscale and not needs_colour) else "RGB"
     decoded = decode_jpeg(data, mode, min_size)

@@ -4,8 +4,11 @@ on load by a whole factor where the plan allows it.
 On the 8 MP benchmark PNG, libvips decodes in 104-107 ms where Pillow takes 260 ms; with the
 shrink on load, our whole job takes about what pyvips' own thumbnail does (docs/benchmarks.md).
 Only the PNGs whose pixels libvips hands back exactly as Pillow would come here: 8 bits per
-sample, gray or RGB with or without alpha, no palette and no tRNS colour key. The rest (1-, 2-,
-4- and 16-bit, palette, colour-keyed) stay with Pillow, which maps them as colour.py expects.
+sample, gray or RGB, no palette and no tRNS colour key. The rest (1-, 2-, 4- and 16-bit,
+palette, colour-keyed) stay with Pillow, which maps them as colour.py expects; so do PNGs with
+alpha, which cannot be shrunk with a box filter (the colour of transparent pixels would bleed)
+and which, decoded whole through libvips, raised the peak of two 50 MP RGBA PNGs from under
+800 MiB to 1,033 MiB (tests/hardening/test_memory_budget.py).
 """
 
 from __future__ import annotations
@@ -22,9 +25,7 @@ pyvips.concurrency_set(1)
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IHDR_END = 29  # signature 8, length 4, type 4, width 4, height 4, depth 1, colour type 1, ...
-_MODE_BY_COLOUR_TYPE = {0: "L", 2: "RGB", 4: "LA", 6: "RGBA"}
-# A box filter on unpremultiplied alpha would bleed the colour of transparent pixels.
-_SHRINKABLE_MODES = frozenset({"L", "RGB"})
+_MODE_BY_COLOUR_TYPE = {0: "L", 2: "RGB"}
 # The box shrink halves the image when at least LANCZOS_GAP of reduction is left for the
 # Lanczos pass after it, and never shrinks further. Measured against the quality rule
 # (tests/imaging/test_quality.py, 1024x768 from PNGs of 8, 12 and 24 MP): halving passes by
@@ -46,9 +47,9 @@ def libvips_mode(data: bytes, image: Image.Image) -> str | None:
     return mode if mode == image.mode else None
 
 
-def shrink_factor(size: tuple[int, int], mode: str, min_size: tuple[int, int] | None) -> int:
+def shrink_factor(size: tuple[int, int], min_size: tuple[int, int] | None) -> int:
     """MAX_SHRINK when it keeps `size` at least LANCZOS_GAP times `min_size`, else 1."""
-    if min_size is None or mode not in _SHRINKABLE_MODES:
+    if min_size is None:
         return 1
     ratio = min(size[0] / max(1, min_size[0]), size[1] / max(1, min_size[1]))
     return MAX_SHRINK if ratio >= MAX_SHRINK * LANCZOS_GAP else 1
@@ -63,7 +64,7 @@ def decode_png(data: bytes, mode: str, min_size: tuple[int, int] | None = None) 
     the full-size image."""
     try:
         source = pyvips.Image.pngload_buffer(data, access="sequential", fail_on="warning")
-        factor = shrink_factor((source.width, source.height), mode, min_size)
+        factor = shrink_factor((source.width, source.height), min_size)
         if factor > 1:
             source = source.shrink(factor, factor)
         pixels = source.write_to_memory()

@@ -63,7 +63,7 @@ def preprocess(
     image, header = open_image(data, limits)
     layout = plan_layout(header.upright_size, profile)
     plan = _decode_plan(header, layout, profile)
-    with reserve_decode(budget, image, header, plan), closing(image):
+    with reserve_decode(budget, data, image, header, plan), closing(image):
         return _preprocess(data, image, header, layout=layout, plan=plan, profile=profile)
 
 

@@ -82,7 +82,7 @@ def process_image(
         return ProcessedImage(
             data, header.format, width, height, header, scaled=False, grayscaled=False
         )
-    with reserve_decode(budget, image, header, plan), closing(image):
+    with reserve_decode(budget, data, image, header, plan), closing(image):
         # Closing frees the decoded pixels before the reservation ends and memory is trimmed.
         return _process(
             data, image, header, options=options, plan=plan, output_format=output_format
