@@ -12,7 +12,6 @@ import grpc
 from grpc_api.image_service_client import ImageServiceClient
 from grpc_api.image_sources import ImageSources
 from grpc_api.profile_catalog import ProfileCatalog
-from grpc_stubs import image_service_v1_pb2 as image_pb
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, read_header
@@ -104,8 +103,7 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
         profile = self._profiles.get(name)
         data = await self._sources.obtain(image.content, image.url)
         await asyncio.to_thread(read_header, data, self._limits)  # limits, before any transfer
-        job = image_pb.PreprocessJob(image=data, profile_json=profile.model_dump_json())
-        return await self._images.preprocess(job)
+        return await self._images.preprocess(data, profile.model_dump_json())
 
     async def ListProfiles(
         self, request: pre_pb.ListProfilesRequest, context: grpc.aio.ServicerContext

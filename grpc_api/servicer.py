@@ -61,16 +61,16 @@ class ImageScalerServicer(api_grpc.ImageScalerServicer):
         if self._metrics is not None:
             self._metrics.observe_input(len(data), width, height, header.format)
             self._metrics.scaling.labels("api", str(scale).lower()).inc()
-        reply = await self._images.process(self._image_request(data, scale))
+        reply = await self._images.process(data, self._image_request(scale))
         annotate(bytes_out=len(reply.image), size_out=f"{reply.result.width}x{reply.result.height}")
         if self._metrics is not None:
             self._metrics.output_bytes.observe(len(reply.image))
         return api_pb.ScaleImageReply(content=reply.image)
 
-    def _image_request(self, data: bytes, scale: bool) -> image_pb.ProcessRequest:
+    def _image_request(self, scale: bool) -> image_pb.ProcessRequest:
+        """Everything the image service needs but the image, which the client adds."""
         settings = self._settings
         request = image_pb.ProcessRequest(
-            image=data,
             grayscale=settings.grayscale,
             output=image_pb.Output(
                 format=_FORMATS[settings.output_format], quality=settings.quality
