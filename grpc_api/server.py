@@ -21,6 +21,7 @@ from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
 from imagescaler.runtime.image_metrics import ImageMetrics
+from imagescaler.runtime.memory_tuning import FORWARDING
 
 
 async def create_server(
@@ -65,4 +66,4 @@ def main(settings: ApiSettings) -> None:
         f"{settings.target_size}, grayscale {settings.grayscale}, margin {settings.margin:g}, "
         f"image service {settings.image_service}"
     )
-    run_service("api", settings, create_server, summary)
+    run_service("api", settings, create_server, FORWARDING, summary)

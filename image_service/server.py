@@ -15,6 +15,7 @@ from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_budget import MemoryBudget
+from imagescaler.runtime.memory_tuning import PIXEL_WORK
 
 
 async def create_server(
@@ -44,4 +45,4 @@ def main(settings: ImageServiceSettings) -> None:
         f"{settings.workers} workers, queue {settings.queue_depth}, "
         f"decode memory budget {settings.decode_memory_budget >> 20} MiB"
     )
-    run_service("image-service", settings, create_server, summary)
+    run_service("image-service", settings, create_server, PIXEL_WORK, summary)

@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry
 
 from imagescaler.runtime.logging_setup import configure_logging
-from imagescaler.runtime.memory_tuning import tune_malloc
+from imagescaler.runtime.memory_tuning import FORWARDING, tune_malloc
 from imagescaler.runtime.metrics_http import MetricsEndpoint
 from rest_gateway.body_limit import BodySizeLimit
 from rest_gateway.errors import install_error_handlers
@@ -180,7 +180,7 @@ class GatewayServer(uvicorn.Server):
 
 
 def main(settings: GatewaySettings) -> None:
-    tune_malloc()
+    tune_malloc(FORWARDING)
     configure_logging(settings.log_format, settings.log_level, "gateway")
     app = create_app(settings, registry=CollectorRegistry())
     asyncio.run(GatewayServer(uvicorn_config(app, settings), settings.api).serve())

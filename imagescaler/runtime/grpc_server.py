@@ -20,7 +20,7 @@ from imagescaler.runtime.grpc_interceptors import server_interceptors
 from imagescaler.runtime.grpc_metrics import GrpcMetrics
 from imagescaler.runtime.grpc_options import server_options
 from imagescaler.runtime.logging_setup import configure_logging
-from imagescaler.runtime.memory_tuning import tune_malloc
+from imagescaler.runtime.memory_tuning import MallocProfile, tune_malloc
 from imagescaler.runtime.metrics_http import MetricsEndpoint
 
 logger = logging.getLogger(__name__)
@@ -156,10 +156,14 @@ StartService = Callable[[Any, CollectorRegistry], Awaitable[RunningServer]]
 
 
 def run_service(
-    name: str, settings: GrpcServiceConfig, start: StartService, summary: str = ""
+    name: str,
+    settings: GrpcServiceConfig,
+    start: StartService,
+    malloc: MallocProfile,
+    summary: str = "",
 ) -> None:
     """main() of a gRPC service: process set-up, start, serve until SIGTERM/SIGINT, drain."""
-    tune_malloc()
+    tune_malloc(malloc)
     configure_logging(settings.log_format, settings.log_level, name)
     asyncio.run(_serve(name, settings, start, summary))
 

@@ -1,4 +1,4 @@
-"""glibc malloc tuning for threaded image work."""
+"""glibc malloc tuning for processes that pass large buffers, and giving memory back when idle."""
 
 from __future__ import annotations
 
@@ -6,40 +6,53 @@ import asyncio
 import ctypes
 import logging
 import sys
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-MALLOC_ARENAS = 2
+MiB = 1024 * 1024
 # Buffers up to this size come from the heap, not from mmap: glibc's largest allowed value
-# on 64-bit. A 4 MB photo and its decode buffers then reuse pages already mapped.
-MMAP_THRESHOLD = 32 * 1024 * 1024
-# A heap keeps up to this much free memory at its top between requests. TrimWhenIdle gives
-# the main heap's back once nothing is in flight; a thread's heap (at most 64 MiB) shrinks
-# only when its free top passes this, so a higher value would keep up to 64 MiB per arena
-# (the API held 146 MiB, not 82, after tests/hardening/test_unfinished_messages.py at 128 MiB).
-TRIM_THRESHOLD = 32 * 1024 * 1024
+# on 64-bit. A photo and its copies then reuse pages already mapped; by default each 4 MB
+# message was a fresh mmap, its pages faulted in and zeroed, then unmapped, several times a hop.
+MMAP_THRESHOLD = 32 * MiB
 
 
-def tune_malloc(arenas: int = MALLOC_ARENAS) -> None:
-    """glibc malloc settings for services that pass large buffers; call before any thread.
+@dataclass(frozen=True)
+class MallocProfile:
+    """glibc malloc settings for one kind of process (docs/benchmarks.md, "End-to-end")."""
 
-    - Arenas capped at `arenas`: with the default (8 per core) the image service's resident
-      memory crept from 177 to 196 MiB over a 5-minute soak of 24 MP photos; with 2 arenas
-      it stayed at 145-147 MiB (docs/benchmarks.md). The same as MALLOC_ARENA_MAX=2.
-    - Large buffers kept mapped (the mmap and trim thresholds above): by default every 4 MB
-      message was a fresh mmap, its pages faulted in and zeroed, then unmapped, several
-      times per hop. The API spent 13.4 ms of CPU per 12 MP photo, 6.1 ms with these; the
-      gRPC API's latency at concurrency 1 went from 1.48-1.55x the processing time alone
-      to 1.22-1.26x (docs/benchmarks.md, "End-to-end overhead")."""
+    arenas: int
+    trim_threshold: int  # free memory a heap keeps at its top between requests
+
+
+# The API and the gateway pass whole messages on their event loop: up to five copies of an
+# 8 MB PNG are freed at the end of a request, so the heap keeps 64 MiB at its top (at 32 MiB it
+# was handed back and faulted in again every request: the API took 139-141 ms end to end for
+# the 8 MP PNG, 128.7 ms with this). One arena, so that TrimWhenIdle (malloc_trim, which
+# cannot shrink a thread's heap) gives it all back when idle: with two arenas and this
+# threshold the API kept 116 MiB, not 76, after tests/hardening/test_unfinished_messages.py.
+FORWARDING = MallocProfile(arenas=1, trim_threshold=64 * MiB)
+# The image service and `imagescaler batch` decode on worker threads, two arenas between them.
+# With glibc's default (8 arenas per core) the image service's resident memory crept from 177
+# to 196 MiB over a 5-minute soak of 24 MP photos; with 2 it stayed at 145-147 MiB. With one
+# arena it kept 110-129 MiB after an upload storm, against 97-110 with two.
+PIXEL_WORK = MallocProfile(arenas=2, trim_threshold=32 * MiB)
+
+
+def tune_malloc(profile: MallocProfile) -> None:
+    """Apply `profile` and the mmap threshold to glibc's malloc; call before any thread.
+
+    Together they took the API's CPU per 12 MP photo from 13.4 to 5-6 ms, and the gRPC API
+    at concurrency 1 from 1.48-1.55x the processing time alone to 1.16-1.24x."""
     libc = _glibc()
     if libc is None:
         return  # not glibc (musl has no arenas to limit)
     for option, value in (
-        (M_ARENA_MAX, arenas),
+        (M_ARENA_MAX, profile.arenas),
         (M_MMAP_THRESHOLD, MMAP_THRESHOLD),
-        (M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+        (M_TRIM_THRESHOLD, profile.trim_threshold),
     ):
         if libc.mallopt(option, value) != 1:
             logger.warning("could not set malloc option %d to %d", option, value)
