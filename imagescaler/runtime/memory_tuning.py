@@ -24,7 +24,9 @@ class MallocProfile:
     """glibc malloc settings for one kind of process (docs/benchmarks.md, "End-to-end")."""
 
     arenas: int
-    trim_threshold: int  # free memory a heap keeps at its top between requests
+    # Free memory a heap keeps at its top between requests; with it, buffers up to
+    # MMAP_THRESHOLD come from the heap. None: glibc's own thresholds, which move with use.
+    trim_threshold: int | None
 
 
 # The API and the gateway pass whole messages on their event loop: up to five copies of an
@@ -34,11 +36,14 @@ class MallocProfile:
 # cannot shrink a thread's heap) gives it all back when idle: with two arenas and this
 # threshold the API kept 116 MiB, not 76, after tests/hardening/test_unfinished_messages.py.
 FORWARDING = MallocProfile(arenas=1, trim_threshold=64 * MiB)
-# The image service and `imagescaler batch` decode on worker threads, two arenas between them.
-# With glibc's default (8 arenas per core) the image service's resident memory crept from 177
-# to 196 MiB over a 5-minute soak of 24 MP photos; with 2 it stayed at 145-147 MiB. With one
-# arena it kept 110-129 MiB after an upload storm, against 97-110 with two.
+# The image service decodes on worker threads, two arenas between them. With glibc's default
+# (8 arenas per core) its resident memory crept from 177 to 196 MiB over a 5-minute soak of
+# 24 MP photos; with 2 it stayed at 145-147 MiB. With one arena it kept 110-129 MiB after an
+# upload storm, against 97-110 with two.
 PIXEL_WORK = MallocProfile(arenas=2, trim_threshold=32 * MiB)
+# `imagescaler batch` holds many replies at once (4.9 MB tensors with yolo-640): with the fixed
+# thresholds its --server run grew from 203 to 347 MiB, so it keeps glibc's moving ones.
+BATCH = MallocProfile(arenas=2, trim_threshold=None)
 
 
 def tune_malloc(profile: MallocProfile) -> None:
@@ -49,11 +54,10 @@ def tune_malloc(profile: MallocProfile) -> None:
     libc = _glibc()
     if libc is None:
         return  # not glibc (musl has no arenas to limit)
-    for option, value in (
-        (M_ARENA_MAX, profile.arenas),
-        (M_MMAP_THRESHOLD, MMAP_THRESHOLD),
-        (M_TRIM_THRESHOLD, profile.trim_threshold),
-    ):
+    options = [(M_ARENA_MAX, profile.arenas)]
+    if profile.trim_threshold is not None:
+        options += [(M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, profile.trim_threshold)]
+    for option, value in options:
         if libc.mallopt(option, value) != 1:
             logger.warning("could not set malloc option %d to %d", option, value)
 

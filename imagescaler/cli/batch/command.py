@@ -38,7 +38,7 @@ from imagescaler.imaging.profiles import (
     default_profile,
     load_profiles,
 )
-from imagescaler.runtime.memory_tuning import PIXEL_WORK, tune_malloc
+from imagescaler.runtime.memory_tuning import BATCH, tune_malloc
 from imagescaler.runtime.settings import available_cpus
 
 Engine = LocalEngine | ServerEngine
@@ -56,7 +56,7 @@ class Plan:
 
 
 def run(args: argparse.Namespace) -> int:
-    tune_malloc(PIXEL_WORK)  # before any thread: flat memory over millions of large buffers
+    tune_malloc(BATCH)  # before any thread: flat memory over millions of large buffers
     try:
         plan = prepare(args)
     except UsageError as error:

@@ -16,7 +16,7 @@ from image_service.settings import ImageServiceSettings
 from imagescaler.cli.bench import inprocess, report
 from imagescaler.cli.bench.batch_rows import measure_batch
 from imagescaler.cli.bench.config import BenchConfig, LocalSystem
-from imagescaler.cli.bench.inputs import full_set, quick_set
+from imagescaler.cli.bench.inputs import PNG_LABEL, full_set, quick_set
 from imagescaler.cli.bench.measures import (
     machine,
     measure_end_to_end,
@@ -127,6 +127,23 @@ def check_targets(results: dict[str, Any], main_label: str) -> list[report.Targe
     checked.append(
         report.Target("gRPC API end to end (c=1 p50) / processing", grpc_c1["p50_ms"] / ours, 1.15)
     )
+    threads = results["pool"]["threads"]
+    for target, at_least in (("gRPC API", 0.8), ("REST gateway", 0.75)):
+        c2 = next((r for r in e2e[target] if r["concurrency"] == 2), None)
+        if c2 is not None:
+            checked.append(
+                report.Target(
+                    f"{target} throughput at c=2 / pool of threads",
+                    c2["requests_per_second"] / threads,
+                    at_least,
+                    at_least=True,
+                )
+            )
+    png = {t["name"]: t["median_ms"] for t in results["inprocess"].get(PNG_LABEL, [])}
+    if "pyvips thumbnail" in png:
+        checked.append(
+            report.Target(f"ours / pyvips, {PNG_LABEL}", png["ours"] / png["pyvips thumbnail"], 1.0)
+        )
     for rest, thumb in zip(e2e["REST gateway"], e2e.get("thumbor", []), strict=False):
         ratio = (
             thumb["requests_per_second"] / rest["requests_per_second"]
