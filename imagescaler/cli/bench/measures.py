@@ -53,6 +53,14 @@ def measure_end_to_end(
     }
 
 
+def measure_api_at_one(
+    system: LocalSystem, image: BenchImage, config: BenchConfig
+) -> list[dict[str, Any]]:
+    """`image` through the gRPC API at concurrency 1: one more row of the end-to-end table."""
+    factory = targets.grpc_api(system.api_address, image.data)
+    return [run_closed_loop(factory, 1, config.seconds).as_dict()]
+
+
 def measure_stream(system: LocalSystem, image: BenchImage, config: BenchConfig) -> dict[str, Any]:
     """One PreprocessStream of the main photo through the default profile, and the in-process
     pool (threads = cores, as the image service has) doing the same work."""

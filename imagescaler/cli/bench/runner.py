@@ -19,6 +19,7 @@ from imagescaler.cli.bench.config import BenchConfig, LocalSystem
 from imagescaler.cli.bench.inputs import PNG_LABEL, full_set, quick_set
 from imagescaler.cli.bench.measures import (
     machine,
+    measure_api_at_one,
     measure_end_to_end,
     measure_inprocess,
     measure_memory,
@@ -58,6 +59,11 @@ def run(config: BenchConfig) -> dict[str, Any]:
     )
     with local_system() as system:
         results["end_to_end"] = measure_end_to_end(system, main, config)
+        png = next((image for image in images if image.label == PNG_LABEL), None)
+        if png is not None:
+            results["end_to_end"][f"gRPC API, {PNG_LABEL}"] = measure_api_at_one(
+                system, png, config
+            )
         results["stream"] = measure_stream(system, main, config)
         results["batch"] = measure_batch(
             config.shared, system.api_address, 40 if config.quick else 2000
@@ -141,9 +147,17 @@ def check_targets(results: dict[str, Any], main_label: str) -> list[report.Targe
             )
     png = {t["name"]: t["median_ms"] for t in results["inprocess"].get(PNG_LABEL, [])}
     if "pyvips thumbnail" in png:
-        checked.append(
-            report.Target(f"ours / pyvips, {PNG_LABEL}", png["ours"] / png["pyvips thumbnail"], 1.0)
-        )
+        vips = png["pyvips thumbnail"]
+        checked.append(report.Target(f"ours / pyvips, {PNG_LABEL}", png["ours"] / vips, 1.0))
+        png_c1 = e2e.get(f"gRPC API, {PNG_LABEL}", [])
+        if png_c1:
+            checked.append(
+                report.Target(
+                    f"gRPC API end to end (c=1 p50) / pyvips, {PNG_LABEL}",
+                    png_c1[0]["p50_ms"] / vips,
+                    1.2,
+                )
+            )
     for rest, thumb in zip(e2e["REST gateway"], e2e.get("thumbor", []), strict=False):
         ratio = (
             thumb["requests_per_second"] / rest["requests_per_second"]
