@@ -21,8 +21,8 @@ _LENGTH_DELIMITED = 2
 
 def with_image(fields: Message, image: bytes) -> bytes:
     """The wire form of `fields` (a message whose `image` field is unset) with `image` as its
-    `image` field: the same bytes as the message with both serialised (proto3 leaves an empty
-    field out)."""
+    `image` field, written last: as long as the message with both serialised, and parsed as
+    the same message (proto3 leaves an empty field out)."""
     if not image:
         return fields.SerializeToString()
     number = fields.DESCRIPTOR.fields_by_name["image"].number

@@ -13,9 +13,10 @@ M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
 MiB = 1024 * 1024
-# Buffers up to this size come from the heap, not from mmap: glibc's largest allowed value
-# on 64-bit. A photo and its copies then reuse pages already mapped; by default each 4 MB
-# message was a fresh mmap, its pages faulted in and zeroed, then unmapped, several times a hop.
+# Buffers up to this size come from the heap, not from mmap: the ceiling glibc's own moving
+# threshold stops at on 64-bit (DEFAULT_MMAP_THRESHOLD_MAX). A photo and its copies then reuse
+# pages already mapped; by default each 4 MB message was a fresh mmap, its pages faulted in
+# and zeroed, then unmapped, several times a hop.
 MMAP_THRESHOLD = 32 * MiB
 
 
