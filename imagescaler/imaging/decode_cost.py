@@ -11,7 +11,7 @@ from imagescaler.imaging.decoding import stored_size_needed
 from imagescaler.imaging.formats import ImageHeader
 from imagescaler.imaging.geometry import ResizePlan
 from imagescaler.imaging.jpeg_decoder import DIRECT_MODES
-from imagescaler.imaging.png_decoder import libvips_mode, shrink_factor
+from imagescaler.imaging.png_decoder import libvips_mode, shrunk_size
 from imagescaler.runtime.memory_budget import MemoryBudget
 
 # Peak bytes per decoded pixel over decode, colour conversion, resize and encode, measured
@@ -55,11 +55,9 @@ def _pixel_bytes(
     pixels = header.stored_width * header.stored_height
     if libvips_mode(data, image) is not None:
         # libvips streams rows into the shrink: only the shrunk image is held whole.
-        factor = shrink_factor(
-            (header.stored_width, header.stored_height), stored_size_needed(header, plan)
-        )
-        shrunk = math.ceil(header.stored_width / factor) * math.ceil(header.stored_height / factor)
-        return shrunk * BYTES_PER_DECODED_PIXEL
+        stored = (header.stored_width, header.stored_height)
+        width, height = shrunk_size(stored, stored_size_needed(header, plan))
+        return width * height * BYTES_PER_DECODED_PIXEL
     if header.format == "JPEG" and image.mode in DIRECT_MODES:
         cost = _jpeg_decoded_pixels(header, plan) * BYTES_PER_DECODED_PIXEL
         if image.info.get("progressive") or image.info.get("progression"):

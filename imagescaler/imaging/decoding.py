@@ -47,7 +47,7 @@ def stored_size_needed(header: ImageHeader, plan: ResizePlan | None) -> tuple[in
     if plan is None:
         return None
     width, height = plan.decode_size_needed()
-    return (height, width) if header.orientation in (5, 6, 7, 8) else (width, height)
+    return (height, width) if header.transposed else (width, height)
 
 
 def _decode_png_scaled(

@@ -83,9 +83,14 @@ class ImageHeader:
     orientation: int = 1
 
     @property
+    def transposed(self) -> bool:
+        """Whether the EXIF orientation swaps width and height."""
+        return self.orientation in _TRANSPOSED_ORIENTATIONS
+
+    @property
     def upright_size(self) -> tuple[int, int]:
         """Width and height once the EXIF orientation is applied."""
-        if self.orientation in _TRANSPOSED_ORIENTATIONS:
+        if self.transposed:
             return self.stored_height, self.stored_width
         return self.stored_width, self.stored_height
 

@@ -83,6 +83,12 @@ def shrink_factor(size: tuple[int, int], min_size: tuple[int, int] | None) -> in
     return MAX_SHRINK if ratio >= MAX_SHRINK * LANCZOS_GAP else 1
 
 
+def shrunk_size(size: tuple[int, int], min_size: tuple[int, int] | None) -> tuple[int, int]:
+    """The size decode_png gives a PNG of `size` (at most a pixel more where libvips rounds)."""
+    factor = shrink_factor(size, min_size)
+    return -(-size[0] // factor), -(-size[1] // factor)
+
+
 def decode_png(data: bytes, mode: str, min_size: tuple[int, int] | None = None) -> Image.Image:
     """Decode `data` (a PNG that libvips_mode accepted as `mode`), box-shrunk by
     shrink_factor.

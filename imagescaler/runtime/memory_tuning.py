@@ -48,9 +48,10 @@ BATCH = MallocProfile(arenas=2, trim_threshold=None)
 
 
 def tune_malloc(profile: MallocProfile) -> None:
-    """Apply `profile` and the mmap threshold to glibc's malloc; call before any thread.
+    """Apply `profile` to glibc's malloc (with a trim threshold, MMAP_THRESHOLD too); call
+    before any thread.
 
-    Together they took the API's CPU per 12 MP photo from 13.4 to 5-6 ms, and the gRPC API
+    The fixed thresholds took the API's CPU per 12 MP photo from 13.4 to 5-6 ms, and the gRPC API
     at concurrency 1 from 1.48-1.55x the processing time alone to 1.16-1.24x."""
     libc = _glibc()
     if libc is None:

@@ -13,7 +13,7 @@ from PIL import Image
 
 from imagescaler.imaging.formats import Limits
 from imagescaler.imaging.geometry import ResizeSpec
-from imagescaler.imaging.png_decoder import decode_png, libvips_mode, shrink_factor
+from imagescaler.imaging.png_decoder import decode_png, libvips_mode, shrink_factor, shrunk_size
 from imagescaler.imaging.processing import ProcessingOptions, process_image
 from imagescaler.runtime.errors import CorruptImage
 from tests.support.images import encode, open_bytes
@@ -174,8 +174,10 @@ def test_shrinks_by_two_only_with_room_for_lanczos() -> None:
     assert shrink_factor((6000, 4000), (1024, 768)) == 2  # a box of 3 fails the 1 dB rule
     assert shrink_factor((3000, 2250), (1024, 768)) == 1  # 1.46x left after halving
     assert shrink_factor((3264, 2448), None) == 1
-    decoded = decode_png(encode(noise("RGB", (900, 600)), "PNG"), "RGB", (300, 200))
-    assert decoded.size == (450, 300)
+    for size in [(900, 600), (901, 601), (903, 605)]:
+        decoded = decode_png(encode(noise("RGB", size), "PNG"), "RGB", (300, 200))
+        assert decoded.size == shrunk_size(size, (300, 200))  # what the budget counts
+    assert shrunk_size((901, 601), (300, 200)) == (451, 301)
 
 
 def test_the_icc_profile_is_still_applied() -> None:

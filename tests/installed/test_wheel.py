@@ -34,6 +34,13 @@ def run(command: list[str], cwd: Path, timeout: float = 300) -> subprocess.Compl
     )  # fmt: skip
 
 
+def run_python(venv: Path, script: str, cwd: Path) -> str:
+    """What `script` printed, run by the venv's Python; it must succeed."""
+    result = run([str(venv / "bin" / "python"), "-c", script], cwd)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def clean_environment() -> dict[str, str]:
     """This process's environment without our settings, so only the defaults apply."""
     return {k: v for k, v in os.environ.items() if not k.startswith(("IMAGESCALER_", "PYTHON"))}
@@ -64,9 +71,8 @@ def venv(tmp_path_factory: pytest.TempPathFactory, outside: Path) -> Iterator[Pa
 
 def test_the_package_comes_from_the_venv_not_the_checkout(venv: Path, outside: Path) -> None:
     script = "import imagescaler; print(imagescaler.__file__)"
-    where = run([str(venv / "bin" / "python"), "-c", script], outside)
-    assert where.returncode == 0, where.stderr
-    assert where.stdout.startswith(str(venv)), where.stdout
+    where = run_python(venv, script, outside)
+    assert where.startswith(str(venv)), where
 
 
 def test_every_module_imports_with_runtime_dependencies_only(venv: Path, outside: Path) -> None:
@@ -85,8 +91,7 @@ def test_every_module_imports_with_runtime_dependencies_only(venv: Path, outside
         "print('\\n'.join(failed))\n"
         "sys.exit(1 if failed else 0)\n"
     )
-    result = run([str(venv / "bin" / "python"), "-c", script], outside)
-    assert result.returncode == 0, result.stdout + result.stderr
+    run_python(venv, script, outside)
 
 
 EVERY_COMMAND = [
@@ -115,9 +120,8 @@ def test_pngs_decode_through_libvips_without_any_extra(venv: Path, outside: Path
         "image = decode_png(data, mode, (100, 100))\n"
         "print(mode, image.size, image.getpixel((5, 5)))\n"
     )
-    result = run([str(venv / "bin" / "python"), "-c", script], outside)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["RGB", "(320,", "240)", "(10,", "200,", "30)"]
+    printed = run_python(venv, script, outside)
+    assert printed.split() == ["RGB", "(320,", "240)", "(10,", "200,", "30)"]
 
 
 def test_up_prometheus_finds_its_rules_in_the_installed_package(venv: Path, outside: Path) -> None:
@@ -127,9 +131,7 @@ def test_up_prometheus_finds_its_rules_in_the_installed_package(venv: Path, outs
         "targets = ScrapeTargets('127.0.0.1:9101', '127.0.0.1:9102', '127.0.0.1:9103')\n"
         "print(write_config(targets, Path('prometheus')))\n"
     )
-    result = run([str(venv / "bin" / "python"), "-c", script], outside)
-    assert result.returncode == 0, result.stderr
-    config = Path(result.stdout.strip())
+    config = Path(run_python(venv, script, outside).strip())
     assert str(venv) in (outside / config).read_text()  # the rules are the installed ones
     promtool = shutil.which("promtool")
     if promtool is None:

@@ -58,7 +58,7 @@ def floor_of(data: bytes) -> Callable[[bytes], bytes]:
     """libjpeg-turbo alone: gray decode at the smallest DCT scale covering the target, then
     encoding a target-sized part of it. No resampling, no orientation: a bound, not a product."""
     header = read_header(data, LIMITS)
-    need = TARGET[::-1] if header.orientation in (5, 6, 7, 8) else TARGET
+    need = TARGET[::-1] if header.transposed else TARGET
 
     def floor(data: bytes) -> bytes:
         pixels = simplejpeg.decode_jpeg(
