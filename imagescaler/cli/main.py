@@ -119,7 +119,35 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
         "--concurrency", type=int, help="local: worker threads (cores); server: streams (2)"
     )
     parser.add_argument(
-        "--shard-size", type=int, default=1000, help="samples per shard (default 1000)"
+        "--shard-size", type=int, default=1000, help="most samples per shard (default 1000)"
+    )
+    parser.add_argument(
+        "--shard-bytes",
+        default="256MiB",
+        help="most bytes per shard, such as 256MiB or 1GB; a shard closes at whichever "
+        "limit comes first (default 256MiB)",
+    )
+    parser.add_argument(
+        "--store",
+        choices=("levels", "tensor"),
+        help="tensor profiles: store uint8 levels and normalise when loading (default), or "
+        "the finished tensor",
+    )
+    parser.add_argument(
+        "--labels-from-folders",
+        action="store_true",
+        help="the first folder under SOURCE is each image's class (SOURCE/CLASS/...), as "
+        "torchvision's ImageFolder reads it; classes.json maps them to indices",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        help="a manifest's paths must be inside this folder (default: the manifest's folder)",
+    )
+    parser.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        help="local runs: let manifest URLs reach private and loopback addresses",
     )
     parser.add_argument(
         "--profiles-file",

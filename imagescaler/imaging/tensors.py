@@ -1,4 +1,7 @@
-"""Pixels to tensors (dtype, layout, rescale, mean and std), and tensors to .npy bytes."""
+"""Pixels to tensors (dtype, layout, rescale, mean and std), and tensors to .npy bytes.
+
+A tensor is made in two steps, kept apart so that bulk runs can store the first and training
+code apply the second: `to_levels` (uint8, in the profile's layout) and `normalise`."""
 
 from __future__ import annotations
 
@@ -13,20 +16,52 @@ from imagescaler.imaging.profiles import TensorOutput
 def to_tensor(image: Image.Image, output: TensorOutput) -> np.ndarray:
     """The image (mode L or RGB) as the profile's tensor: uint8 levels, or float32/float16
     (x * rescale - mean) / std, in HWC or CHW, C-contiguous."""
+    view = _laid_out(image, output.layout)
+    return np.ascontiguousarray(view) if output.dtype == "uint8" else normalise(view, output)
+
+
+def to_levels(image: Image.Image, layout: str) -> np.ndarray:
+    """The image's uint8 levels in `layout` (HWC or CHW), C-contiguous."""
+    return np.ascontiguousarray(_laid_out(image, layout))
+
+
+def _laid_out(image: Image.Image, layout: str) -> np.ndarray:
+    """A view of the pixels in `layout`; the conversion that follows lays it out."""
     pixels = np.asarray(image)
     if pixels.ndim == 2:
         pixels = pixels[:, :, np.newaxis]
-    if output.layout == "CHW":
-        pixels = pixels.transpose(2, 0, 1)  # a view; the conversion below lays it out
+    return pixels.transpose(2, 0, 1) if layout == "CHW" else pixels
+
+
+def normalise(levels: np.ndarray, output: TensorOutput) -> np.ndarray:
+    """uint8 levels (laid out as `output.layout`) to the profile's tensor. Every step is
+    elementwise in float32, so the result does not depend on where the levels were made."""
     if output.dtype == "uint8":
-        return np.ascontiguousarray(pixels)
-    values = pixels.astype(np.float32, order="C")
+        return np.ascontiguousarray(levels)
+    values = levels.astype(np.float32, order="C")
     values *= np.float32(output.rescale)
     if output.mean is not None and output.std is not None:
         shape = (-1, 1, 1) if output.layout == "CHW" else (1, 1, -1)
         values -= np.asarray(output.mean, np.float32).reshape(shape)
         values /= np.asarray(output.std, np.float32).reshape(shape)
     return values.astype(np.float16) if output.dtype == "float16" else values
+
+
+def recover_levels(tensor: np.ndarray, output: TensorOutput) -> np.ndarray | None:
+    """The uint8 levels that `normalise` turns into exactly `tensor`, or None when no levels
+    do (a tensor that was not made from levels by this profile)."""
+    if output.dtype == "uint8":
+        return tensor if tensor.dtype == np.uint8 else None
+    values = tensor.astype(np.float64)
+    if output.mean is not None and output.std is not None:
+        shape = (-1, 1, 1) if output.layout == "CHW" else (1, 1, -1)
+        values = values * np.asarray(output.std).reshape(shape)
+        values += np.asarray(output.mean).reshape(shape)
+    values /= output.rescale
+    if not np.all(np.isfinite(values)) or values.min() < -0.5 or values.max() > 255.5:
+        return None
+    levels = np.rint(values).astype(np.uint8)
+    return levels if np.array_equal(normalise(levels, output), tensor) else None
 
 
 def npy_header(shape: tuple[int, ...], dtype: str) -> bytes:

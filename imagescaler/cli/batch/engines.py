@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import numpy as np
 
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import Profile
-from imagescaler.imaging.tensors import npy_bytes, npy_header
+from imagescaler.imaging.profiles import Profile, TensorOutput
+from imagescaler.imaging.tensors import npy_bytes, recover_levels
 from imagescaler.runtime.errors import ServiceError
 from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, client_options
+from imagescaler.shards.layout import LEVELS, TENSOR, tensor_spec
 from rest_gateway.preprocess_responses import geometry_dict
 
 # Refusals that say "not now": the item is sent again, up to MAX_ATTEMPTS times.
@@ -49,6 +51,7 @@ class Outcome:
     profile: str = ""
     geometry: dict[str, Any] | None = None
     output: str = ""
+    tensor: dict[str, Any] | None = None  # tensor profiles: tensor_spec()
     reason: str = ""
     message: str = ""
 
@@ -57,24 +60,59 @@ class Outcome:
         return bool(self.extension)
 
 
-def run_profile(index: int, data: bytes, profile: Profile, limits: Limits) -> Outcome:
+@dataclass(frozen=True)
+class Work:
+    """What the engines do to each image: the profile, and how its tensors are stored."""
+
+    profile: Profile
+    store: str | None  # LEVELS or TENSOR for tensor profiles, None for image profiles
+
+    @property
+    def pixels(self) -> Profile:
+        """The profile run for the pixels: levels are the profile's tensor before its
+        rescale, mean and std, so a levels run asks for uint8 in the same layout."""
+        output = self.profile.output
+        if self.store != LEVELS or not isinstance(output, TensorOutput):
+            return self.profile
+        return self.profile.model_copy(
+            update={"output": TensorOutput(dtype="uint8", layout=output.layout)}
+        )
+
+
+def run_profile(index: int, data: bytes, work: Work, pixels: Profile, limits: Limits) -> Outcome:
     """In a worker: preprocess() one image; a bad image is an outcome, not an error."""
     try:
-        result = preprocess(data, profile, limits)
+        result = preprocess(data, pixels, limits)
     except ServiceError as error:
         return Outcome(index, reason=error.reason, message=error.message)
     except Exception as error:  # reported per item, the run goes on
         return Outcome(index, reason="internal", message=f"{type(error).__name__}: {error}")
     geometry = result.geometry.as_dict()
-    if result.array is not None:
-        shape = "x".join(map(str, result.array.shape))
-        return Outcome(index, "npy", npy_bytes(result.array), result.profile, geometry,
-                       f"{shape} {result.array.dtype}")  # fmt: skip
+    output = work.profile.output
+    if result.array is not None and isinstance(output, TensorOutput):
+        assert work.store is not None
+        spec = tensor_spec(output, work.store)
+        return tensor_outcome(index, result.array, reference=work.profile.reference,
+                              geometry=geometry, output=output, spec=spec)  # fmt: skip
     assert result.data is not None and result.format is not None
     width, height = result.geometry.output_size
     extension = EXTENSIONS[result.format]
-    return Outcome(index, extension, result.data, result.profile, geometry,
+    return Outcome(index, extension, result.data, work.profile.reference, geometry,
                    f"{width}x{height} {extension}")  # fmt: skip
+
+
+def tensor_outcome(
+    index: int,
+    array: np.ndarray,
+    *,
+    reference: str,
+    geometry: dict[str, Any],
+    output: TensorOutput,
+    spec: dict[str, Any],
+) -> Outcome:
+    shape = "x".join(map(str, array.shape))
+    return Outcome(index, "npy", npy_bytes(array), reference, geometry,
+                   f"{shape} {output.dtype}", spec)  # fmt: skip
 
 
 class LocalEngine:
@@ -82,14 +120,15 @@ class LocalEngine:
     the GIL for the pixel work, and threads hand back tensors without copying them between
     processes (the bench measured threads ahead of processes here; docs/benchmarks.md)."""
 
-    def __init__(self, profile: Profile, workers: int, limits: Limits) -> None:
-        self._profile = profile
+    def __init__(self, work: Work, workers: int, limits: Limits) -> None:
+        self._work = work
         self._workers = workers
         self._limits = limits
 
     def run(self, jobs: Iterator[Job]) -> Iterator[Outcome]:
         configure_pillow(self._limits.max_pixels)
         window = 2 * self._workers
+        pixels = self._work.pixels
         with ThreadPoolExecutor(self._workers, thread_name_prefix="batch") as pool:
             pending: set[Future[Outcome]] = set()
             try:
@@ -98,7 +137,7 @@ class LocalEngine:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         yield from (future.result() for future in done)
                     pending.add(pool.submit(
-                        run_profile, job.index, job.content, self._profile, self._limits
+                        run_profile, job.index, job.content, self._work, pixels, self._limits
                     ))  # fmt: skip
                 for future in pending:
                     yield future.result()
@@ -110,9 +149,10 @@ class ServerEngine:
     """`streams` PreprocessStreams to the API, each with at most `window` images outstanding;
     several streams so that a Service spreads them over API replicas."""
 
-    def __init__(self, target: str, profile: str, streams: int, window: int = 8) -> None:
+    def __init__(self, target: str, work: Work, streams: int, window: int = 8) -> None:
         self._target = target
-        self._profile = profile
+        self._work = work
+        self._profile = work.profile.name
         self._streams = streams
         self._window = window
 
@@ -198,7 +238,7 @@ class ServerEngine:
                         if again:
                             retries.append((job, attempt + 1))
                         else:
-                            outcomes.put(outcome_of(job.index, reply))
+                            outcomes.put(outcome_of(job.index, reply, self._work))
                         del outstanding[reply.id]
                         state.notify_all()
         except BaseException as error:  # handed to the caller's thread
@@ -207,37 +247,35 @@ class ServerEngine:
             outcomes.put(None)
 
 
-def outcome_of(index: int, reply: pre_pb.StreamReply) -> Outcome:
+def outcome_of(index: int, reply: pre_pb.StreamReply, work: Work) -> Outcome:
     if reply.code != 0:
         return Outcome(index, reason=reply.reason or "error", message=reply.message)
     result = reply.result
     geometry = geometry_dict(result.geometry)
-    if result.WhichOneof("output") == "tensor":
+    output = work.profile.output
+    if result.WhichOneof("output") == "tensor" and isinstance(output, TensorOutput):
         tensor = result.tensor
-        data = npy_header(tuple(tensor.shape), tensor.dtype) + tensor.data
-        shape = "x".join(map(str, tensor.shape))
-        return Outcome(index, "npy", data, result.profile, geometry, f"{shape} {tensor.dtype}")
+        array = np.frombuffer(tensor.data, np.dtype(tensor.dtype).newbyteorder("<"))
+        array = array.reshape(tuple(tensor.shape))
+        # Levels stored where they give back exactly the server's tensor; else the tensor.
+        levels = recover_levels(array, output) if work.store == LEVELS else None
+        stored, array = (LEVELS, levels) if levels is not None else (TENSOR, array)
+        spec = tensor_spec(output, stored)
+        return tensor_outcome(index, array, reference=result.profile, geometry=geometry,
+                              output=output, spec=spec)  # fmt: skip
     width, height = geometry["output_size"]
     extension = EXTENSIONS[result.image.media_type]
     return Outcome(index, extension, result.image.data, result.profile, geometry,
                    f"{width}x{height} {extension}")  # fmt: skip
 
 
-def list_server_profiles(target: str, timeout: float = 10) -> dict[str, str]:
-    """The deployment's profiles: name -> reference."""
+def list_server_profiles(target: str, timeout: float = 10) -> dict[str, tuple[str, Profile]]:
+    """The deployment's profiles: name -> (reference, the profile as it describes it)."""
     with grpc.insecure_channel(target) as channel:
         listed = pre_grpc.PreprocessorStub(channel).ListProfiles(
             pre_pb.ListProfilesRequest(), timeout=timeout
         )
-    return {p.name: p.ref for p in listed.profiles}
-
-
-def metadata_json(outcome: Outcome, source: str, label: str | None) -> bytes:
-    """KEY.json: the geometry, the profile reference, the source and the label."""
-    body = {
-        "profile": outcome.profile,
-        "geometry": outcome.geometry,
-        "source": source,
-        "label": label,
+    return {
+        p.name: (p.ref, Profile.model_validate({**json.loads(p.spec_json), "name": p.name}))
+        for p in listed.profiles
     }
-    return json.dumps(body, sort_keys=True).encode()

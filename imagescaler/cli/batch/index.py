@@ -1,4 +1,6 @@
-"""index.parquet (one row per item, good or failed) and errors.jsonl, from the journal."""
+"""What a run leaves beside its shards, from the journal: index.parquet (one row per item,
+good or failed), errors.jsonl, and classes.json (label -> index) when items have labels.
+Each is written under a temporary name and renamed, so a reader sees a whole file."""
 
 from __future__ import annotations
 
@@ -7,6 +9,20 @@ from dataclasses import asdict, fields
 from pathlib import Path
 
 from imagescaler.cli.batch.journal import Entry
+from imagescaler.shards.layout import CLASSES
+
+ERROR_FIELDS = ("key", "source", "reason", "message", "profile")
+
+
+def write_outputs(folder: Path, latest: dict[str, Entry], keys: set[str]) -> int:
+    """Write the three files; the number of this source's items that failed."""
+    entries = list(latest.values())
+    write_index(folder, entries)
+    write_errors(folder, entries)
+    labels = sorted({e.label for e in entries if e.label is not None})
+    if labels:
+        replace_text(folder / CLASSES, json.dumps({label: n for n, label in enumerate(labels)}))
+    return sum(1 for e in entries if e.key in keys and e.status == "failed")
 
 
 def write_index(folder: Path, entries: list[Entry]) -> None:
@@ -14,6 +30,7 @@ def write_index(folder: Path, entries: list[Entry]) -> None:
     import pyarrow.parquet as pq
 
     columns = {field.name: [getattr(e, field.name) for e in entries] for field in fields(Entry)}
+    columns["tensor"] = [json.dumps(t, sort_keys=True) if t else None for t in columns["tensor"]]
     temporary = folder / "index.parquet.tmp"
     pq.write_table(pa.table(columns), temporary)
     temporary.replace(folder / "index.parquet")
@@ -21,14 +38,16 @@ def write_index(folder: Path, entries: list[Entry]) -> None:
 
 def write_errors(folder: Path, entries: list[Entry]) -> None:
     failed = [e for e in entries if e.status == "failed"]
-    temporary = folder / "errors.jsonl.tmp"
-    temporary.write_text(
+    replace_text(
+        folder / "errors.jsonl",
         "".join(
             json.dumps({k: v for k, v in asdict(e).items() if k in ERROR_FIELDS}) + "\n"
             for e in failed
-        )
+        ),
     )
-    temporary.replace(folder / "errors.jsonl")
 
 
-ERROR_FIELDS = ("key", "source", "reason", "message", "profile")
+def replace_text(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)

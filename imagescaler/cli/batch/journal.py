@@ -1,18 +1,31 @@
 """The run's journal (progress.jsonl): one line per item once its fate is final, so a rerun
-knows what is done, and the index and errors.jsonl can be written from it at any time."""
+knows what is done, and the index and errors.jsonl can be written from it at any time.
+
+An item is journalled as written only after its shard is complete under its final name, so a
+journalled item can always be read back. A crash can still cut the last line short, or come
+between a shard's rename and its lines: `Journal.open` mends both (the cut line is dropped;
+the last shard's samples are journalled from the shard itself, which describes each one)."""
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
+
+from imagescaler.shards.layout import SampleRecord
+from imagescaler.shards.reader import raw_samples
 
 JOURNAL = "progress.jsonl"
 # Failures that the same bytes and profile will always meet again: a rerun skips them.
 LASTING_FAILURES = frozenset(
     {"unsupported_image", "corrupt_image", "image_too_large", "invalid_request", "source_refused"}
 )
+
+
+class JournalError(Exception):
+    """A journal this version cannot resume from; the message says which line and why."""
 
 
 @dataclass(frozen=True)
@@ -28,32 +41,100 @@ class Entry:
     label: str | None = None
     reason: str | None = None
     message: str | None = None
+    tensor: dict[str, Any] | None = None  # storage and normalisation (tensor profiles)
 
     @property
     def settled(self) -> bool:
         """Done for good: written, or failed in a way that will not change."""
         return self.status == "ok" or self.reason in LASTING_FAILURES
 
+    @classmethod
+    def written(cls, record: SampleRecord, shard: str) -> Entry:
+        return cls(
+            record.key, record.source, record.sha256, record.profile, "ok", shard,
+            record.source_bytes, record.output, record.label, tensor=record.tensor,
+        )  # fmt: skip
+
+
+ENTRY_FIELDS = frozenset(field.name for field in fields(Entry))
+
 
 class Journal:
     def __init__(self, folder: Path) -> None:
         self.path = folder / JOURNAL
 
+    def open(self, last_shard: Path | None) -> dict[str, Entry]:
+        """Mend what a crash may have left, then the latest entry per key."""
+        lines = self._lines()
+        if last_shard is not None:
+            recorded = {e.key for e in lines if e.shard == last_shard.name}
+            missing = [
+                Entry.written(record, last_shard.name)
+                for record in shard_records(last_shard)
+                if record.key not in recorded
+            ]
+            self.append(missing)
+            lines += missing
+        return {entry.key: entry for entry in lines}
+
     def entries(self) -> dict[str, Entry]:
         """The latest entry per key."""
-        latest: dict[str, Entry] = {}
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                if line.strip():
-                    entry = Entry(**json.loads(line))
-                    latest[entry.key] = entry
-        return latest
+        return {entry.key: entry for entry in self._lines()}
 
     def append(self, entries: list[Entry]) -> None:
         """Durably: once this returns, a crash does not lose these lines."""
         if not entries:
             return
+        text = "".join(json.dumps(asdict(e), sort_keys=True) + "\n" for e in entries)
         with self.path.open("a") as handle:
-            handle.writelines(json.dumps(asdict(e), sort_keys=True) + "\n" for e in entries)
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+
+    def _lines(self) -> list[Entry]:
+        """Every entry in order. A last line without its newline was cut by a crash: it is
+        cut off the file (its item is simply done again)."""
+        if not self.path.exists():
+            return []
+        data = self.path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]
+        if len(complete) < len(data):
+            with self.path.open("r+b") as handle:
+                handle.truncate(len(complete))
+                os.fsync(handle.fileno())
+        return [
+            parse_line(line, number)
+            for number, line in enumerate(complete.decode(errors="replace").splitlines(), 1)
+            if line.strip()
+        ]
+
+
+def parse_line(line: str, number: int) -> Entry:
+    where = f"{JOURNAL} line {number}"
+    try:
+        fields_ = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise JournalError(f"{where} is not JSON ({error.msg})") from None
+    if not isinstance(fields_, dict):
+        raise JournalError(f"{where} is not a journal entry")
+    unknown = sorted(set(fields_) - ENTRY_FIELDS)
+    if unknown:
+        raise JournalError(f"{where} has fields this version does not know: {', '.join(unknown)}")
+    try:
+        return Entry(**fields_)
+    except TypeError:
+        raise JournalError(f"{where} lacks a key, source, sha256, profile or status") from None
+
+
+def shard_records(shard: Path) -> list[SampleRecord]:
+    """The SampleRecord of every sample of a complete shard."""
+    records = []
+    for raw in raw_samples(shard):
+        try:
+            records.append(SampleRecord.from_json(raw["json"]))  # type: ignore[arg-type]
+        except (KeyError, TypeError, ValueError):
+            raise JournalError(
+                f"{shard.name} was never journalled and its sample {raw['__key__']!r} does not "
+                "describe itself (a shard of an older version?): move it away and run again"
+            ) from None
+    return records

@@ -1,5 +1,5 @@
 """What to preprocess: a folder (recursive), a glob, or a JSONL/CSV manifest, as items with
-stable keys."""
+stable keys that are safe archive member names, and labels from the manifest or the folders."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from imagescaler.shards.layout import check_key
 
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff", ".heic", ".avif", ".jxl"}
@@ -40,19 +42,30 @@ class Source:
     left_out: Counter[str] = field(default_factory=Counter)  # by suffix
 
 
-def read_source(source: str) -> Source:
-    """The items of SOURCE, in a stable order; UsageError when there is no such source."""
+def read_source(
+    source: str, *, labels_from_folders: bool = False, root: Path | None = None
+) -> Source:
+    """The items of SOURCE, in a stable order; UsageError when there is no such source.
+
+    labels_from_folders: the first folder under SOURCE names each image's class. root: the
+    folder a manifest's paths must stay inside (default: the manifest's own folder)."""
     path = Path(source)
+    if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
+        if labels_from_folders:
+            raise UsageError(
+                "--labels-from-folders is for a folder or a glob: a manifest has labels"
+            )
+        return Source(_unique(_read_manifest(path, root or path.parent), str(path)))
+    if root is not None:
+        raise UsageError("--root is for a manifest: a folder or a glob is its own root")
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-        return _from_files(files, path)
-    if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
-        return Source(_unique(_read_manifest(path), str(path)))
+        return _from_files(files, path, labels_from_folders)
     if glob.has_magic(source):
         matches = sorted(Path(m) for m in glob.glob(source, recursive=True) if Path(m).is_file())
         if not matches:
             raise UsageError(f"no file matches {source!r}")
-        return _from_files(matches, Path(_glob_root(source)))
+        return _from_files(matches, Path(_glob_root(source)), labels_from_folders)
     if path.is_file():
         raise UsageError(f"{source} is a file: give a folder, a glob, or a .jsonl/.csv manifest")
     raise UsageError(f"{source} does not exist")
@@ -65,11 +78,30 @@ def key_for(relative: Path) -> str:
     return re.sub(r"\.", "_", relative.as_posix())
 
 
-def _from_files(files: list[Path], root: Path) -> Source:
+def _from_files(files: list[Path], root: Path, labels_from_folders: bool) -> Source:
     images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
     left_out = Counter(f.suffix.lower() or "(none)" for f in files if f not in set(images))
-    items = [Item(key_for(f.relative_to(root)), str(f)) for f in images]
+    items = [_file_item(f.relative_to(root), f, labels_from_folders) for f in images]
     return Source(_unique(items, str(root)), left_out)
+
+
+def _file_item(relative: Path, path: Path, labels_from_folders: bool) -> Item:
+    label = None
+    if labels_from_folders:
+        if len(relative.parts) < 2:
+            raise UsageError(
+                f"{path} is not inside a class folder: with --labels-from-folders, every "
+                "image is in SOURCE/CLASS/..."
+            )
+        label = relative.parts[0]
+    return Item(_safe(key_for(relative), str(path)), str(path), label)
+
+
+def _safe(key: str, where: str) -> str:
+    try:
+        return check_key(key)
+    except ValueError as error:
+        raise UsageError(f"{where}: {error}") from None
 
 
 def _unique(items: list[Item], where: str) -> list[Item]:
@@ -89,19 +121,34 @@ def _glob_root(pattern: str) -> str:
     return str(Path(*fixed)) if fixed else "."
 
 
-def _read_manifest(path: Path) -> list[Item]:
-    rows = _manifest_rows(path)
+def _read_manifest(path: Path, root: Path) -> list[Item]:
     items = []
-    for number, row in enumerate(rows, start=1):
-        source = str(row.get("path") or row.get("url") or "")
-        if not source:
-            raise UsageError(f"{path}:{number}: a manifest row needs a `path` or a `url`")
-        if row.get("path") and not Path(source).is_absolute():
-            source = str(path.parent / source)  # relative to the manifest
-        key = row.get("key") or key_for(Path(str(row.get("path") or f"item-{number:08d}")))
+    for number, row in enumerate(_manifest_rows(path), start=1):
+        where = f"{path}:{number}"
+        if row.get("path"):
+            file = _inside(path.parent / str(row["path"]), root, where)  # relative to it
+            source, default_key = str(file), key_for(file.relative_to(root.resolve()))
+        elif row.get("url"):
+            source, default_key = str(row["url"]), f"item-{number:08d}"
+            if not source.startswith(("http://", "https://")):
+                raise UsageError(f"{where}: a url is http:// or https://, not {source!r}")
+        else:
+            raise UsageError(f"{where}: a manifest row needs a `path` or a `url`")
+        key = _safe(str(row.get("key") or default_key), where)
         label = row.get("label")
-        items.append(Item(str(key), str(source), None if label is None else str(label)))
+        items.append(Item(key, str(source), None if label in (None, "") else str(label)))
     return items
+
+
+def _inside(path: Path, root: Path, where: str) -> Path:
+    """The path, resolved (links followed), if it stays inside root."""
+    resolved, folder = path.resolve(), root.resolve()
+    if not resolved.is_relative_to(folder):
+        raise UsageError(
+            f"{where}: {path} is outside {folder}; a manifest's paths stay inside its folder "
+            "(or the folder given with --root)"
+        )
+    return resolved
 
 
 def _manifest_rows(path: Path) -> list[dict[str, object]]:

@@ -1,0 +1,164 @@
+"""One run: jobs for what is not done yet, samples into shards, fates into the journal.
+
+The order of writes is what keeps a run safe to stop at any moment: a sample is journalled
+as written only once its shard is complete under its final name; a stop request lets the
+images in flight finish and completes the open shard; anything else that ends the run (a
+second signal, a full disk, a crash) drops the open shard, whose samples were never
+journalled and are simply made again by the next run."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from imagescaler.cli.batch.engines import Job, Outcome
+from imagescaler.cli.batch.journal import Entry, Journal
+from imagescaler.cli.batch.progress import Progress
+from imagescaler.cli.batch.sources import Item
+from imagescaler.cli.batch.stopping import StopRequests
+from imagescaler.runtime.errors import ServiceError
+from imagescaler.shards.layout import SampleRecord
+from imagescaler.shards.writer import Sample, ShardWriter
+
+if TYPE_CHECKING:
+    from imagescaler.cli.batch.command import Plan
+
+
+class OutputError(Exception):
+    """Writing the output failed (a full disk, a folder gone): one line, exit status 1."""
+
+
+@dataclass(frozen=True)
+class Pending:
+    digest: str
+    size: int
+
+
+class BatchRun:
+    def __init__(
+        self,
+        plan: Plan,
+        journal: Journal,
+        previous: dict[str, Entry],
+        first_shard: int,
+        stop: StopRequests,
+    ) -> None:
+        self.plan = plan
+        self.journal = journal
+        self.previous = previous
+        self.stop = stop
+        self.counts: Counter[str] = Counter()
+        self.progress = Progress(len(plan.items))
+        self._pending: dict[int, Pending] = {}
+        self._number = first_shard
+        self._writer: ShardWriter | None = None
+        self._written: list[Entry] = []  # in the open shard, journalled when it is complete
+
+    def run(self) -> None:
+        """Until every item is done or a stop was requested; raises OutputError when the
+        output cannot be written. Whatever ends it, no half shard is left."""
+        try:
+            for outcome in self.plan.engine.run(self.jobs()):
+                self.record(outcome)
+            self.close_shard()
+        finally:
+            if self._writer is not None:
+                self._writer.discard()
+            self.progress.close()
+
+    def jobs(self) -> Iterator[Job]:
+        for index, item in enumerate(self.plan.items):
+            if self.stop.requested:
+                return
+            try:
+                data = self.read(item)
+            except (OSError, ServiceError) as error:
+                reason = error.reason if isinstance(error, ServiceError) else "unreadable"
+                self.fail(item, "", 0, reason, str(error))
+                continue
+            digest = hashlib.sha256(data or item.source.encode()).hexdigest()
+            before = self.previous.get(item.key)
+            unchanged = before and (before.sha256, before.profile) == (digest, self.plan.reference)
+            if before and unchanged and before.settled:
+                self.counts["skipped" if before.status == "ok" else "failed before"] += 1
+                self.progress.advance(self.counts["failed"])
+                continue
+            self._pending[index] = Pending(digest, len(data))
+            url = item.source if item.is_url and not data else ""
+            yield Job(index, data, url)
+
+    def read(self, item: Item) -> bytes:
+        if not item.is_url:
+            return Path(item.source).read_bytes()
+        return self.plan.fetcher.fetch(item.source) if self.plan.fetcher else b""
+
+    def record(self, outcome: Outcome) -> None:
+        item = self.plan.items[outcome.index]
+        pending = self._pending.pop(outcome.index)
+        if not outcome.ok:
+            self.fail(item, pending.digest, pending.size, outcome.reason, outcome.message)
+            return
+        assert outcome.geometry is not None
+        record = SampleRecord(
+            item.key, outcome.profile, outcome.geometry, item.source, pending.digest,
+            pending.size, outcome.output, item.label, outcome.tensor,
+        )  # fmt: skip
+        sample = Sample(item.key, outcome.extension, outcome.data, record.to_json())
+        self.add(sample, record)
+        self.progress.advance(self.counts["failed"])
+
+    def add(self, sample: Sample, record: SampleRecord) -> None:
+        """Into the open shard; a shard closes at whichever limit comes first, and never
+        grows past the byte limit unless one sample alone is larger."""
+        limits = self.plan.shard_limits
+        writer = self._writer
+        if writer is not None and writer.bytes + sample.size > limits.bytes:
+            self.close_shard()
+        try:
+            if self._writer is None:
+                self._writer = ShardWriter(self.plan.out, self._number)
+            self._writer.add(sample)
+        except OSError as error:
+            raise OutputError(self._cannot_write(error)) from None
+        self._written.append(Entry.written(record, self._writer.name))
+        if self._writer.samples >= limits.samples or self._writer.bytes >= limits.bytes:
+            self.close_shard()
+
+    def fail(self, item: Item, digest: str, size: int, reason: str, message: str) -> None:
+        entry = Entry(item.key, item.source, digest, self.plan.reference, "failed")
+        entry = replace(entry, source_bytes=size, label=item.label, reason=reason, message=message)
+        self._journal([entry])
+        self.counts["failed"] += 1
+        self.progress.advance(self.counts["failed"])
+
+    def close_shard(self) -> None:
+        """Rename the shard into place, then journal its samples: never the other way."""
+        if self._writer is None:
+            return
+        try:
+            self._writer.close()
+        except OSError as error:
+            raise OutputError(self._cannot_write(error)) from None
+        self._writer = None
+        self._journal(self._written)
+        self.counts["written"] += len(self._written)
+        self.counts["shards"] += 1
+        self._written = []
+        self._number += 1
+
+    def _journal(self, entries: list[Entry]) -> None:
+        try:
+            self.journal.append(entries)
+        except OSError as error:
+            raise OutputError(self._cannot_write(error)) from None
+
+    def _cannot_write(self, error: OSError) -> str:
+        return (
+            f"cannot write to {self.plan.out}: {error.strerror or error}. The open shard was "
+            f"dropped; the {self.counts['written']} samples written before are kept, and a "
+            "rerun resumes from them"
+        )
