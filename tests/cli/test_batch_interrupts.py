@@ -87,21 +87,9 @@ def test_interrupts_at_random_moments_lose_nothing(
         out = outs[-1]
         kind, value = moment(out, chooser)
         twice = stop != signal.SIGKILL and chooser.random() < 0.5
-        with subprocess.Popen(
-            [*IMAGESCALER, "batch", *random_arguments(photos, out, chooser)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        ) as run:
-            wait_until(
-                lambda: run.poll() is not None or written(out, kind) >= value,
-                120,
-                f"{kind} {value}",
-            )
-            run.send_signal(stop)
-            if twice:
-                run.send_signal(stop)
-            _, errors = run.communicate(timeout=120)
+        run, errors = interrupt(
+            random_arguments(photos, out, chooser), out, kind, value, stop, twice
+        )
         what = f"round {round_}: {stop.name}{' twice' if twice else ''} at {kind} {value}"
         # -stop: the signal came while Python was still starting, before the run began.
         assert run.returncode in (EXIT[stop], -stop, 0), f"{what}: {run.returncode} {errors}"
@@ -123,6 +111,22 @@ def test_interrupts_at_random_moments_lose_nothing(
         assert sample.label == sample.key.split("/")[0]
 
 
+def interrupt(
+    args: list[str], out: Path, kind: str, value: int, *, stop: signal.Signals, twice: bool
+) -> tuple[subprocess.Popen[str], str]:
+    """Start a batch run, signal it once the moment comes (or it ended first), let it end."""
+    with subprocess.Popen(
+        [*IMAGESCALER, "batch", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as run:
+        moment_came = lambda: run.poll() is not None or written(out, kind) >= value  # noqa: E731
+        wait_until(moment_came, 120, f"{kind} {value}")
+        run.send_signal(stop)
+        if twice:
+            run.send_signal(stop)
+        _, errors = run.communicate(timeout=120)
+    return run, errors
+
+
 def random_arguments(photos: Path, out: Path, chooser: random.Random) -> list[str]:
     return [str(photos), "--profile", "yolo-640", "--out", str(out), "--local",
             "--labels-from-folders", "--shard-size", str(chooser.randint(2, 6)),
@@ -131,18 +135,9 @@ def random_arguments(photos: Path, out: Path, chooser: random.Random) -> list[st
 
 
 def batch_to_the_end(photos: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    args = [str(photos), "--profile", "yolo-640", "--out", str(out), "--local"]
     return subprocess.run(
-        [
-            *IMAGESCALER,
-            "batch",
-            str(photos),
-            "--profile",
-            "yolo-640",
-            "--out",
-            str(out),
-            "--local",
-            "--labels-from-folders",
-        ],  # fmt: skip
+        [*IMAGESCALER, "batch", *args, "--labels-from-folders"],
         capture_output=True,
         text=True,
         check=False,
