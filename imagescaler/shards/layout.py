@@ -41,9 +41,12 @@ class SampleRecord:
 
     @classmethod
     def from_json(cls, data: bytes) -> SampleRecord:
-        fields = json.loads(data)
-        known = {name: fields[name] for name in cls.__dataclass_fields__ if name in fields}
-        return cls(**known)
+        return cls.from_fields(json.loads(data))
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, Any]) -> SampleRecord:
+        """Unknown fields are left out: a newer writer may add some."""
+        return cls(**{name: fields[name] for name in cls.__dataclass_fields__ if name in fields})
 
 
 def tensor_spec(output: TensorOutput, stored: str) -> dict[str, Any]:

@@ -7,10 +7,9 @@ DataLoader's workers then read disjoint shards, and `collate` stacks a batch int
 from __future__ import annotations
 
 import glob
-import importlib.util
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -21,12 +20,15 @@ from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile
 from imagescaler.imaging.tensors import normalise
 from imagescaler.shards.layout import CLASSES, LEVELS, SampleRecord, spec_output
-from imagescaler.shards.reader import RawSample, raw_samples
+from imagescaler.shards.reader import raw_samples
 
-if TYPE_CHECKING or importlib.util.find_spec("torch") is None:
-    _Base: type = object
-else:  # pragma: no cover - where torch is installed
-    from torch.utils.data import IterableDataset as _Base
+if TYPE_CHECKING:
+    _Base = object
+else:
+    try:  # a torch IterableDataset where torch is installed, so that DataLoader accepts it
+        from torch.utils.data import IterableDataset as _Base
+    except ImportError:
+        _Base = object
 
 
 class ProfileMismatch(ValueError):
@@ -70,11 +72,17 @@ class SampleDecoder:
         self.reference = expected_reference(profile)
         self.classes = classes
 
-    def __call__(self, raw: RawSample) -> TrainingSample:
+    def __call__(self, raw: Mapping[str, Any]) -> TrainingSample:
+        """`raw` as webdataset or our reader give it (bytes), or as a row of Hugging Face
+        `datasets` (the JSON as a dict, the .npy as an array or nested lists)."""
         key = str(raw.get("__key__", ""))
-        if not isinstance(raw.get("json"), bytes):
+        described = raw.get("json")
+        if isinstance(described, dict):
+            record = SampleRecord.from_fields(described)
+        elif isinstance(described, bytes):
+            record = SampleRecord.from_json(described)
+        else:
             raise ValueError(f"sample {key!r} has no .json: not a shard of imagescaler batch")
-        record = SampleRecord.from_json(raw["json"])  # type: ignore[arg-type]
         if record.profile != self.reference:
             raise ProfileMismatch(
                 f"sample {key!r} was made by {record.profile}, not by {self.reference}: "
@@ -91,27 +99,34 @@ class SampleDecoder:
 
 def decode_sample(
     profile: Profile | str, classes: dict[str, int] | None = None
-) -> Callable[[RawSample], TrainingSample]:
-    """For webdataset: `wds.WebDataset(urls).map(decode_sample("yolo-640"))`."""
+) -> Callable[[Mapping[str, Any]], TrainingSample]:
+    """For webdataset, `wds.WebDataset(urls).map(decode_sample("yolo-640"))`; for a row of
+    Hugging Face `datasets`' webdataset loader, `decode_sample("yolo-640")(row)`."""
     return SampleDecoder(profile, classes)
 
 
-def sample_array(raw: RawSample, record: SampleRecord) -> np.ndarray:
+def sample_array(raw: Mapping[str, Any], record: SampleRecord) -> np.ndarray:
     """The tensor preprocess() returns for this sample (levels normalised here), or the
     image's levels (HWC, or HW for gray) for image profiles."""
-    if isinstance(npy := raw.get("npy"), bytes):
-        array: np.ndarray = np.load(io.BytesIO(npy), allow_pickle=False)
-        if record.tensor is not None and record.tensor.get("stored") == LEVELS:
-            return normalise(array, spec_output(record.tensor))
-        return array
+    if (npy := raw.get("npy")) is not None and record.tensor is not None:
+        output = spec_output(record.tensor)
+        levels = record.tensor.get("stored") == LEVELS
+        if isinstance(npy, bytes):
+            array: np.ndarray = np.load(io.BytesIO(npy), allow_pickle=False)
+        else:  # decoded by someone else: back to the dtype it was stored in
+            array = np.asarray(npy, dtype=np.uint8 if levels else output.dtype)
+        return normalise(array, output) if levels else array
     for extension in ("jpg", "png", "webp"):
-        if isinstance(encoded := raw.get(extension), bytes):
+        encoded = raw.get(extension)
+        if isinstance(encoded, Image.Image):  # decoded by Hugging Face datasets
+            return np.asarray(encoded)
+        if isinstance(encoded, bytes):
             with Image.open(io.BytesIO(encoded)) as image:
                 return np.asarray(image)
     raise ValueError(f"sample {raw.get('__key__')!r} has no .npy, .jpg, .png or .webp")
 
 
-class ShardDataset(_Base):  # type: ignore[misc]
+class ShardDataset(_Base):
     """The samples of `shards` (a path, a glob, or a list of them), in order.
 
     `profile` is what the model expects: every sample's profile reference must match it.
