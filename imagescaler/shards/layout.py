@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from imagescaler.imaging.profiles import TensorOutput
@@ -37,7 +37,8 @@ class SampleRecord:
     tensor: dict[str, Any] | None = None  # tensor_spec(): storage and normalisation
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), sort_keys=True).encode()
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return json.dumps(fields, sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> SampleRecord:

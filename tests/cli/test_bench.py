@@ -57,10 +57,11 @@ def test_quick_bench_prints_a_table_and_writes_json(tmp_path: Path) -> None:
         "gRPC API end to end (c=1 p50) / processing",
         "image service peak RSS",
         "PreprocessStream / in-process pool",
-        "batch --local / in-process pool",
-        "batch --server / in-process pool",
+        "batch --local yolo-640 (run) / in-process pool",
+        "batch --server yolo-640 (run) / in-process pool",
+        "batch --local default (run) / in-process pool",
     }
-    assert (
-        results["batch"]["local"]["exit_status"] == 0
-        and results["batch"]["server"]["exit_status"] == 0
-    )
+    for batch in results["batch"]:
+        assert batch["local"]["exit_status"] == 0 and batch["server"]["exit_status"] == 0
+        assert batch["local"]["bytes_per_sample"] > 0
+        assert batch["local"]["run_images_per_second"] > batch["local"]["images_per_second"]

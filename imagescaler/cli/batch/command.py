@@ -15,11 +15,9 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import grpc
-
-from imagescaler.cli.batch.downloads import UrlFetcher
-from imagescaler.cli.batch.engines import LocalEngine, ServerEngine, Work, list_server_profiles
+from imagescaler.cli.batch.engines import LocalEngine, Work
 from imagescaler.cli.batch.index import write_outputs
 from imagescaler.cli.batch.journal import Journal, JournalError
 from imagescaler.cli.batch.progress import summary_table
@@ -39,7 +37,9 @@ from imagescaler.runtime.settings import available_cpus
 from imagescaler.shards.layout import LEVELS
 from imagescaler.shards.writer import complete_shards, next_shard_number
 
-Engine = LocalEngine | ServerEngine
+if TYPE_CHECKING:
+    from imagescaler.cli.batch.downloads import UrlFetcher
+    from imagescaler.cli.batch.server_engine import ServerEngine
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6,
          "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12,
@@ -57,7 +57,7 @@ class Plan:
     items: list[Item]
     left_out: dict[str, int]  # files of the folder that are not images, by suffix
     out: Path
-    engine: Engine
+    engine: LocalEngine | ServerEngine
     reference: str  # of the profile, as the engine will report it
     shard_limits: ShardLimits
     fetcher: UrlFetcher | None  # local runs download URLs themselves
@@ -82,14 +82,16 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
     out = writable_folder(Path(args.out))
     limits = ShardLimits(positive(args.shard_size, "--shard-size"), parse_bytes(args.shard_bytes))
     if args.server:
+        from imagescaler.cli.batch.server_engine import ServerEngine  # grpc, only for servers
+
         if args.profiles_file:
             raise UsageError("--profiles-file is for --local: a server serves its own profiles")
         known = server_profiles(args.server)
         check_profile(args.profile, {name: ref for name, (ref, _) in known.items()})
         reference, profile = known[args.profile]
         work = Work(profile, storage(args.store, profile))
-        engine: Engine = ServerEngine(args.server, work, args.concurrency or 2)
-        return Plan(source.items, source.left_out, out, engine, reference, limits, None)
+        remote = ServerEngine(args.server, work, args.concurrency or 2)
+        return Plan(source.items, source.left_out, out, remote, reference, limits, None)
     profiles = {"default": default_profile(), **BUILTIN_PROFILES}
     if args.profiles_file:
         try:
@@ -102,6 +104,8 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
     engine = LocalEngine(work, args.concurrency or available_cpus(), DEFAULT_LIMITS)
     fetcher = None
     if any(item.is_url for item in source.items):
+        from imagescaler.cli.batch.downloads import UrlFetcher  # httpx, only for URLs
+
         fetcher = stack.enter_context(UrlFetcher(allow_private=args.allow_private_urls))
     return Plan(source.items, source.left_out, out, engine, profile.reference, limits, fetcher)
 
@@ -123,6 +127,10 @@ def check_profile(name: str, references: dict[str, str]) -> None:
 
 
 def server_profiles(target: str) -> dict[str, tuple[str, Profile]]:
+    import grpc
+
+    from imagescaler.cli.batch.server_engine import list_server_profiles
+
     try:
         return list_server_profiles(target)
     except grpc.RpcError as error:

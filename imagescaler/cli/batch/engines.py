@@ -1,37 +1,23 @@
-"""Where the pixel work happens: in a local process pool (the library), or on a deployment
-through PreprocessStream. Both turn jobs into outcomes, in completion order, with a bounded
-number in flight."""
+"""The work of a run, jobs in and outcomes out, and the local engine: the library in a pool
+of threads. The server engine (server_engine.py) streams the same jobs through a deployment.
+Both yield outcomes in completion order, with a bounded number in flight."""
 
 from __future__ import annotations
 
-import json
-import queue
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 
-import grpc
 import numpy as np
 
-from grpc_stubs import preprocess_v1_pb2 as pre_pb
-from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.profiles import Profile, TensorOutput
-from imagescaler.imaging.tensors import npy_bytes, recover_levels
+from imagescaler.imaging.tensors import npy_bytes
 from imagescaler.runtime.errors import ServiceError
-from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, client_options
-from imagescaler.shards.layout import LEVELS, TENSOR, tensor_spec
-from rest_gateway.preprocess_responses import geometry_dict
+from imagescaler.shards.layout import LEVELS, tensor_spec
 
-# Refusals that say "not now": the item is sent again, up to MAX_ATTEMPTS times.
-TRANSIENT = frozenset(
-    {"overloaded", "shutting_down", "image_service_unavailable", "image_service_timeout"}
-)
-MAX_ATTEMPTS = 8
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "image/jpeg": "jpg",
               "image/png": "png", "image/webp": "webp"}  # fmt: skip
 
@@ -143,139 +129,3 @@ class LocalEngine:
                     yield future.result()
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
-
-
-class ServerEngine:
-    """`streams` PreprocessStreams to the API, each with at most `window` images outstanding;
-    several streams so that a Service spreads them over API replicas."""
-
-    def __init__(self, target: str, work: Work, streams: int, window: int = 8) -> None:
-        self._target = target
-        self._work = work
-        self._profile = work.profile.name
-        self._streams = streams
-        self._window = window
-
-    def run(self, jobs: Iterator[Job]) -> Iterator[Outcome]:
-        # Bounded: when writing the shards lags, replies wait, and HTTP/2 flow control slows
-        # the server instead of tensors piling up here.
-        outcomes: queue.Queue[Outcome | BaseException | None] = queue.Queue(
-            maxsize=self._streams * self._window
-        )
-        lock = threading.Lock()
-        stop = threading.Event()
-        threads = [
-            threading.Thread(target=self._stream, args=(jobs, lock, outcomes, stop), daemon=True)
-            for _ in range(self._streams)
-        ]
-        for thread in threads:
-            thread.start()
-        finished = 0
-        try:
-            while finished < len(threads):
-                outcome = outcomes.get()
-                if outcome is None:
-                    finished += 1
-                elif isinstance(outcome, BaseException):
-                    raise outcome
-                else:
-                    yield outcome
-        finally:
-            stop.set()
-
-    def _stream(
-        self,
-        jobs: Iterator[Job],
-        lock: threading.Lock,
-        outcomes: queue.Queue[Outcome | BaseException | None],
-        stop: threading.Event,
-    ) -> None:
-        """One stream. A transient refusal (the service at capacity, a replica going away)
-        is sent again after a backoff; the stream stays open until every item is answered."""
-        slots = threading.Semaphore(self._window)
-        state = threading.Condition()
-        outstanding: dict[str, tuple[Job, int]] = {}
-        retries: list[tuple[Job, int]] = []
-
-        def next_job() -> tuple[Job, int] | None:
-            with state:
-                while not stop.is_set():
-                    if retries:
-                        return retries.pop(0)
-                    with lock:
-                        job = next(jobs, None)
-                    if job is not None:
-                        return job, 1
-                    if not outstanding:
-                        return None
-                    state.wait(0.05)
-            return None
-
-        def requests() -> Iterator[pre_pb.StreamRequest]:
-            while True:
-                slots.acquire()
-                pair = next_job()
-                if pair is None:
-                    return
-                job, attempt = pair
-                with state:
-                    outstanding[str(job.index)] = (job, attempt)
-                url, content = job.url, job.content
-                image = pre_pb.ImageInput(url=url) if url else pre_pb.ImageInput(content=content)
-                yield pre_pb.StreamRequest(id=str(job.index), image=image, profile=self._profile)
-
-        try:
-            options = client_options(CLIENT_MESSAGE_LIMIT)
-            with grpc.insecure_channel(self._target, options=options) as channel:
-                stub = pre_grpc.PreprocessorStub(channel)
-                for reply in stub.PreprocessStream(requests()):
-                    slots.release()
-                    job, attempt = outstanding[reply.id]
-                    again = reply.code != 0 and reply.reason in TRANSIENT and attempt < MAX_ATTEMPTS
-                    if again:
-                        time.sleep(min(1.0, 0.05 * 2**attempt))  # backoff, outside the lock
-                    with state:  # requeued before it is forgotten: the stream cannot end between
-                        if again:
-                            retries.append((job, attempt + 1))
-                        else:
-                            outcomes.put(outcome_of(job.index, reply, self._work))
-                        del outstanding[reply.id]
-                        state.notify_all()
-        except BaseException as error:  # handed to the caller's thread
-            outcomes.put(error)
-        finally:
-            outcomes.put(None)
-
-
-def outcome_of(index: int, reply: pre_pb.StreamReply, work: Work) -> Outcome:
-    if reply.code != 0:
-        return Outcome(index, reason=reply.reason or "error", message=reply.message)
-    result = reply.result
-    geometry = geometry_dict(result.geometry)
-    output = work.profile.output
-    if result.WhichOneof("output") == "tensor" and isinstance(output, TensorOutput):
-        tensor = result.tensor
-        array = np.frombuffer(tensor.data, np.dtype(tensor.dtype).newbyteorder("<"))
-        array = array.reshape(tuple(tensor.shape))
-        # Levels stored where they give back exactly the server's tensor; else the tensor.
-        levels = recover_levels(array, output) if work.store == LEVELS else None
-        stored, array = (LEVELS, levels) if levels is not None else (TENSOR, array)
-        spec = tensor_spec(output, stored)
-        return tensor_outcome(index, array, reference=result.profile, geometry=geometry,
-                              output=output, spec=spec)  # fmt: skip
-    width, height = geometry["output_size"]
-    extension = EXTENSIONS[result.image.media_type]
-    return Outcome(index, extension, result.image.data, result.profile, geometry,
-                   f"{width}x{height} {extension}")  # fmt: skip
-
-
-def list_server_profiles(target: str, timeout: float = 10) -> dict[str, tuple[str, Profile]]:
-    """The deployment's profiles: name -> (reference, the profile as it describes it)."""
-    with grpc.insecure_channel(target) as channel:
-        listed = pre_grpc.PreprocessorStub(channel).ListProfiles(
-            pre_pb.ListProfilesRequest(), timeout=timeout
-        )
-    return {
-        p.name: (p.ref, Profile.model_validate({**json.loads(p.spec_json), "name": p.name}))
-        for p in listed.profiles
-    }

@@ -5,7 +5,7 @@ Each is written under a temporary name and renamed, so a reader sees a whole fil
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 
 from imagescaler.cli.batch.journal import Entry
@@ -41,7 +41,7 @@ def write_errors(folder: Path, entries: list[Entry]) -> None:
     replace_text(
         folder / "errors.jsonl",
         "".join(
-            json.dumps({k: v for k, v in asdict(e).items() if k in ERROR_FIELDS}) + "\n"
+            json.dumps({k: v for k, v in e.fields().items() if k in ERROR_FIELDS}) + "\n"
             for e in failed
         ),
     )

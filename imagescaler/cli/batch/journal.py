@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,10 @@ class Entry:
     message: str | None = None
     tensor: dict[str, Any] | None = None  # storage and normalisation (tensor profiles)
 
+    def fields(self) -> dict[str, Any]:
+        """As JSON-ready fields (dataclasses.asdict deep-copies: slow for millions)."""
+        return {name: getattr(self, name) for name in ENTRY_FIELD_NAMES}
+
     @property
     def settled(self) -> bool:
         """Done for good: written, or failed in a way that will not change."""
@@ -56,7 +60,8 @@ class Entry:
         )  # fmt: skip
 
 
-ENTRY_FIELDS = frozenset(field.name for field in fields(Entry))
+ENTRY_FIELD_NAMES = tuple(field.name for field in fields(Entry))
+ENTRY_FIELDS = frozenset(ENTRY_FIELD_NAMES)
 
 
 class Journal:
@@ -85,7 +90,7 @@ class Journal:
         """Durably: once this returns, a crash does not lose these lines."""
         if not entries:
             return
-        text = "".join(json.dumps(asdict(e), sort_keys=True) + "\n" for e in entries)
+        text = "".join(json.dumps(e.fields(), sort_keys=True) + "\n" for e in entries)
         with self.path.open("a") as handle:
             handle.write(text)
             handle.flush()

@@ -8,7 +8,6 @@ journalled and are simply made again by the next run."""
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from imagescaler.cli.batch.engines import Job, Outcome
 from imagescaler.cli.batch.journal import Entry, Journal
 from imagescaler.cli.batch.progress import Progress
+from imagescaler.cli.batch.reading import read_ahead
 from imagescaler.cli.batch.sources import Item
 from imagescaler.cli.batch.stopping import StopRequests
 from imagescaler.runtime.errors import ServiceError
@@ -71,25 +71,34 @@ class BatchRun:
             self.progress.close()
 
     def jobs(self) -> Iterator[Job]:
-        for index, item in enumerate(self.plan.items):
+        """A job for each item not done before, read ahead; none once a stop is asked."""
+        for index, read in read_ahead(self._unstopped(), self.read):
             if self.stop.requested:
                 return
-            try:
-                data = self.read(item)
-            except (OSError, ServiceError) as error:
+            item = read.item
+            if read.error is not None:
+                error = read.error
                 reason = error.reason if isinstance(error, ServiceError) else "unreadable"
                 self.fail(item, "", 0, reason, str(error))
                 continue
-            digest = hashlib.sha256(data or item.source.encode()).hexdigest()
             before = self.previous.get(item.key)
-            unchanged = before and (before.sha256, before.profile) == (digest, self.plan.reference)
+            unchanged = before and (before.sha256, before.profile) == (
+                read.digest,
+                self.plan.reference,
+            )
             if before and unchanged and before.settled:
                 self.counts["skipped" if before.status == "ok" else "failed before"] += 1
                 self.progress.advance(self.counts["failed"])
                 continue
-            self._pending[index] = Pending(digest, len(data))
-            url = item.source if item.is_url and not data else ""
-            yield Job(index, data, url)
+            self._pending[index] = Pending(read.digest, len(read.data))
+            url = item.source if item.is_url and not read.data else ""
+            yield Job(index, read.data, url)
+
+    def _unstopped(self) -> Iterator[tuple[int, Item]]:
+        for pair in enumerate(self.plan.items):
+            if self.stop.requested:
+                return
+            yield pair
 
     def read(self, item: Item) -> bytes:
         if not item.is_url:

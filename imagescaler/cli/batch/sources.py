@@ -80,7 +80,8 @@ def key_for(relative: Path) -> str:
 
 def _from_files(files: list[Path], root: Path, labels_from_folders: bool) -> Source:
     images = [f for f in files if f.suffix.lower() in IMAGE_SUFFIXES]
-    left_out = Counter(f.suffix.lower() or "(none)" for f in files if f not in set(images))
+    chosen = set(images)
+    left_out = Counter(f.suffix.lower() or "(none)" for f in files if f not in chosen)
     items = [_file_item(f.relative_to(root), f, labels_from_folders) for f in images]
     return Source(_unique(items, str(root)), left_out)
 

@@ -1,9 +1,12 @@
 """`imagescaler batch` measured: --local and --server against the in-process pool doing the
-same work, on a set made from the shared photos (crops re-encoded at mixed sizes)."""
+same work, on a set made from the shared photos (crops re-encoded at mixed sizes), for an
+image profile (`default`) and a tensor profile stored as levels (`yolo-640`)."""
 
 from __future__ import annotations
 
+import math
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -20,7 +23,7 @@ from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.profiles import BUILTIN_PROFILES, default_profile
 from imagescaler.runtime.settings import available_cpus
 
-PROFILE = "yolo-640"
+PROFILES = ("yolo-640", "default")
 PHOTOS = ("bird_1920x1080.jpg", "hotdog_1400x1316.jpg", "leaf_3264x2448.jpg", "night_4000x6000.jpg")
 
 
@@ -44,7 +47,7 @@ def make_set(shared: Path, count: int) -> Path:
     return folder
 
 
-def pool_rate(folder: Path, name: str = PROFILE) -> float:
+def pool_rate(folder: Path, name: str) -> float:
     """Images per second of threads (one per core) running preprocess() in this process."""
     profile = {"default": default_profile(), **BUILTIN_PROFILES}[name]
     paths = sorted(folder.glob("*.jpg"))
@@ -54,7 +57,7 @@ def pool_rate(folder: Path, name: str = PROFILE) -> float:
     return len(paths) / (time.perf_counter() - started)
 
 
-def batch_run(folder: Path, where: list[str], name: str = PROFILE) -> dict[str, Any]:
+def batch_run(folder: Path, where: list[str], name: str) -> dict[str, Any]:
     """The real command, timed, with its resident memory sampled over the run."""
     count = len(list(folder.glob("*.jpg")))
     with tempfile.TemporaryDirectory() as out:
@@ -67,20 +70,29 @@ def batch_run(folder: Path, where: list[str], name: str = PROFILE) -> dict[str, 
         ):
             output, _ = process.communicate(timeout=1800)
         seconds = time.perf_counter() - started
+        shard_bytes = sum(p.stat().st_size for p in Path(out).glob("shard-*.tar"))
+    run_seconds = re.search(r"^\s*seconds\s+([\d.]+)", output, re.MULTILINE)
     return {
+        "bytes_per_sample": shard_bytes / count,
         "images": count,
+        # Wall time from the command's start, and the run's own (its summary: after the
+        # interpreter's start-up and the source listing, as the in-process pool is timed).
         "images_per_second": count / seconds,
+        "run_images_per_second": count / float(run_seconds[1]) if run_seconds else math.nan,
         "exit_status": process.returncode,
         "memory": trace.as_dict(),
-        "summary": output.strip().splitlines()[-1] if output.strip() else "",
+        "summary": output.strip(),
     }
 
 
-def measure_batch(
-    shared: Path, api_address: str, count: int, name: str = PROFILE
-) -> dict[str, Any]:
+def measure_batch(shared: Path, api_address: str, count: int) -> list[dict[str, Any]]:
     folder = make_set(shared, count)
-    pool = pool_rate(folder, name)
-    local = batch_run(folder, ["--local"], name)
-    server = batch_run(folder, ["--server", api_address, "--concurrency", "2"], name)
-    return {"profile": name, "pool_images_per_second": pool, "local": local, "server": server}
+    return [
+        {
+            "profile": name,
+            "pool_images_per_second": pool_rate(folder, name),
+            "local": batch_run(folder, ["--local"], name),
+            "server": batch_run(folder, ["--server", api_address, "--concurrency", "2"], name),
+        }
+        for name in PROFILES
+    ]

@@ -115,19 +115,26 @@ def memory_table(memory: dict[str, Any], label: str) -> str:
     )
 
 
-def batch_text(batch: dict[str, Any]) -> str:
-    """The batch rows: images per second and the batch process's memory over the run."""
-    rows = [["in-process pool", fmt(batch["pool_images_per_second"]), "-", "-", "-"]]
-    for where in ("local", "server"):
-        run = batch[where]
-        memory = run["memory"]
-        rows.append([
-            f"batch --{where}",
-            fmt(run["images_per_second"]),
-            str(run["exit_status"]),
-            fmt(memory["first_tenth_mean_mib"]),
-            fmt(memory["last_tenth_mean_mib"]),
-        ])  # fmt: skip
-    heading = f"batch: {batch['local']['images']} images, profile {batch['profile']}"
-    headers = ["run", "images/s", "exit", "RSS first tenth MiB", "RSS last tenth MiB"]
+def batch_text(batches: list[dict[str, Any]]) -> str:
+    """The batch rows per profile: images per second, bytes per sample, and the batch
+    process's memory over the run."""
+    rows = []
+    for batch in batches:
+        pool = fmt(batch["pool_images_per_second"])
+        rows.append([batch["profile"], "in-process pool", pool, pool] + ["-"] * 4)
+        for where in ("local", "server"):
+            run, memory = batch[where], batch[where]["memory"]
+            rows.append([
+                batch["profile"],
+                f"batch --{where}",
+                fmt(run["images_per_second"]),
+                fmt(run["run_images_per_second"]),
+                fmt(run["bytes_per_sample"] / 2**20, 2),
+                str(run["exit_status"]),
+                fmt(memory["first_tenth_mean_mib"]),
+                fmt(memory["last_tenth_mean_mib"]),
+            ])  # fmt: skip
+    heading = f"batch: {batches[0]['local']['images']} images"
+    headers = ["profile", "run", "images/s wall", "images/s run", "MiB/sample", "exit",
+               "RSS first tenth MiB", "RSS last tenth MiB"]  # fmt: skip
     return heading + "\n" + table(headers, rows)
