@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -67,9 +68,17 @@ def test_readme_curl_examples_work_as_written(tmp_path: Path) -> None:
     assert (image.mode, image.size) == ("L", (1024, 768))
 
 
-def run_in(work: Path, command: list[str]) -> subprocess.CompletedProcess[str]:
+def run_in(
+    work: Path, command: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=120, check=False, cwd=work
+        command,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=work,
+        env={**os.environ, **env} if env else None,
     )
 
 
@@ -109,3 +118,14 @@ def test_readme_batch_example_works_as_written(tmp_path: Path) -> None:
     assert "truncated_1680x1050_jpg" in errors and "formats/test_heic" not in errors
     again = run_in(work, ["bash", "-euo", "pipefail", "-c", block])
     assert "written         0" in again.stdout and "skipped        34" in again.stdout
+    loader, hugging_face = blocks_after(
+        "<!-- tested: tests/test_readme.py runs these two blocks after the batch block", 2
+    )
+    python = str(work / ".venv" / "bin" / "python")
+    read = run_in(work, [python, "-c", loader])
+    assert read.returncode == 0, read.stderr
+    assert re.search(r"\S+_jpg \(3, 224, 224\) float32", read.stdout), read.stdout
+    offline = {"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
+    datasets = run_in(work, [python, "-c", hugging_face], env=offline)
+    assert datasets.returncode == 0, datasets.stderr
+    assert "(3, 224, 224)" in datasets.stdout
