@@ -11,7 +11,8 @@ health probe do not pay for the imaging stack when they do not use it.
 
 Layers, each importing only those below it (pyproject.toml's import-linter contracts):
 the command line (imagescaler.cli) -> the services (grpc_api, image_service, rest_gateway)
-and the shards (imagescaler.shards: layout, writer, training loader) -> the pure imaging library (imagescaler.imaging) -> the runtime (imagescaler.runtime)."""
+and the shards (imagescaler.shards: layout, writer, training loader) -> the pure imaging
+library (imagescaler.imaging) -> the runtime (imagescaler.runtime)."""
 
 from __future__ import annotations
 

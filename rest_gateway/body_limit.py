@@ -1,5 +1,7 @@
 """Refuse request bodies over the limit while they arrive, never buffering past it, and
-bodies that arrive too slowly."""
+bodies that arrive too slowly. Uploads (the routes that take images) may be as large as an
+image and take `timeout`; any other body is a small form (the token request's few fields), held
+to FORM_LIMIT bytes and FORM_TIMEOUT seconds, so that it cannot hold a connection for long."""
 
 from __future__ import annotations
 
@@ -8,6 +10,10 @@ import asyncio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rest_gateway.errors import GatewayError, error_response
+from rest_gateway.upload_admission import is_upload
+
+FORM_LIMIT = 16 * 1024  # a username and a password, with room
+FORM_TIMEOUT = 5.0
 
 
 def too_large(stated_limit: int) -> GatewayError:
@@ -45,12 +51,17 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = is_upload(scope)
+        limit, stated = (self.max_bytes, self.stated_limit) if upload else (FORM_LIMIT, FORM_LIMIT)
+        timeout = self.timeout if upload else min(self.timeout, FORM_TIMEOUT)
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(too_large(self.stated_limit))(scope, receive, send)
+        # A form is counted as it is read: a route that reads no body (an unknown path's 404)
+        # answers as it would without one.
+        if upload and declared.isdigit() and int(declared) > limit:
+            await error_response(too_large(stated))(scope, receive, send)
             return
         received = 0
-        deadline = asyncio.get_running_loop().time() + self.timeout
+        deadline = asyncio.get_running_loop().time() + timeout
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -58,11 +69,11 @@ class BodySizeLimit:
                 async with asyncio.timeout_at(deadline):
                     message = await receive()
             except TimeoutError:
-                raise too_slow(self.timeout) from None
+                raise too_slow(timeout) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise too_large(self.stated_limit)
+                if received > limit:
+                    raise too_large(stated)
             return message
 
         await self.app(scope, counting_receive, send)

@@ -22,7 +22,12 @@ from rest_gateway.body_limit import BodySizeLimit
 from rest_gateway.errors import install_error_handlers
 from rest_gateway.http_protocol import guarded_protocol
 from rest_gateway.identity import build_identity
-from rest_gateway.limits import build_limiter, limited_endpoints, subject_or_address
+from rest_gateway.limits import (
+    build_limiter,
+    client_address_resolver,
+    limited_endpoints,
+    subject_or_address,
+)
 from rest_gateway.observability import HttpMetrics, ObservingMiddleware
 from rest_gateway.request_id import RequestIdMiddleware
 from rest_gateway.response_headers import ResponseHeadersMiddleware
@@ -118,6 +123,8 @@ def create_app(
         max_uploads=settings.max_uploads_in_flight,
         max_bytes=settings.max_upload_bytes_in_flight,
         body_limit=settings.body_limit,
+        per_address=settings.max_uploads_per_address,
+        client_address=client_address_resolver(settings.trusted_proxies),
     )
     app.add_middleware(
         BodySizeLimit,

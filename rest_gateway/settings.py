@@ -94,13 +94,19 @@ class GatewaySettings(ServiceSettings):
         60.0, gt=0, description="seconds a client has to send its request body (else 408)"
     )
     max_uploads_in_flight: int = Field(
-        64, ge=1, description="request bodies received at once; more get 503 overloaded"
+        64, ge=1, description="uploads (image bodies) received at once; more get 503 overloaded"
     )
     max_upload_bytes_in_flight: ByteSize = Field(
         ByteSize(96 * 1024 * 1024),
         ge=1024 * 1024,
         description="bytes of request bodies held at once (each counts as its Content-Length, "
         "or the upload limit if it has none); more get 503 overloaded",
+    )
+    max_uploads_per_address: int = Field(
+        16,
+        ge=1,
+        description="request bodies one client address may send at once; more get 429 "
+        "too_many_uploads",
     )
     max_header_bytes: int = Field(
         16 * 1024, ge=1024, description="largest request headers accepted (else 431)"

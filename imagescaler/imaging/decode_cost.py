@@ -1,4 +1,6 @@
-"""The memory a decode will take, estimated from the header before any pixel is decoded."""
+"""The memory a job will take, estimated from the header and the profile's layout before any
+pixel is decoded: the decode, and every buffer the profile makes after it (a whole-image
+resize, the canvas, the tensor). A layout whose buffers could never fit is refused."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ from contextlib import AbstractContextManager, nullcontext
 from PIL import Image
 
 from imagescaler.imaging.decoding import stored_size_needed
-from imagescaler.imaging.formats import ImageHeader
+from imagescaler.imaging.formats import ImageHeader, Limits
 from imagescaler.imaging.geometry import ResizePlan
 from imagescaler.imaging.jpeg_decoder import DIRECT_MODES
+from imagescaler.imaging.layout import Layout
 from imagescaler.imaging.png_decoder import libvips_mode, shrunk_size
+from imagescaler.imaging.profiles import Profile, TensorOutput
+from imagescaler.runtime.errors import ImageTooLarge
 from imagescaler.runtime.memory_budget import MemoryBudget
 
 # Peak bytes per decoded pixel over decode, colour conversion, resize and encode, measured
@@ -27,6 +32,8 @@ ANIMATION_CANVAS_BYTES = 8
 COEFFICIENT_BYTES = 2
 # Buffers of any job, whatever its size: the output, a tensor, the encoder's.
 JOB_OVERHEAD_BYTES = 8 << 20
+# Pillow holds an RGB or L image resized, cropped or letterboxed in 4 bytes a pixel at most.
+IMAGE_BUFFER_BYTES = 4
 
 
 def reserve_decode(
@@ -35,11 +42,46 @@ def reserve_decode(
     image: Image.Image,
     header: ImageHeader,
     plan: ResizePlan | None,
+    *,
+    buffers: int = 0,
 ) -> AbstractContextManager[None]:
-    """Hold the decode's estimated memory in `budget` (nothing to hold without one)."""
+    """Hold the decode's estimated memory, and `buffers` more (layout_bytes), in `budget`
+    (nothing to hold without one)."""
     if budget is None:
         return nullcontext()
-    return budget.reserve(estimate_decode_bytes(data, image, header, plan))
+    return budget.reserve(estimate_decode_bytes(data, image, header, plan) + buffers)
+
+
+def layout_images(layout: Layout, profile: Profile) -> list[tuple[int, int]]:
+    """The sizes of the images the profile makes after the decode."""
+    sizes = [layout.resized, layout.canvas]
+    if profile.fidelity == "exact" and layout.resize_then_crop is not None:
+        sizes.append(layout.resize_then_crop[0])  # the whole image resized, then cropped
+    return sizes
+
+
+def check_layout(layout: Layout, profile: Profile, limits: Limits) -> None:
+    """ImageTooLarge when an image the profile would make has more pixels than any input may:
+    a 1x4000 strip to a 256-pixel shortest edge would be resized to 256x1024000 first."""
+    for width, height in layout_images(layout, profile):
+        if width * height > limits.max_pixels:
+            raise ImageTooLarge(
+                f"profile {profile.name} would resize this image to {width}x{height} = "
+                f"{width * height / 1e6:.1f} megapixels, over the limit of "
+                f"{limits.max_pixels / 1e6:.1f} megapixels (its aspect ratio is too extreme)"
+            )
+
+
+def layout_bytes(layout: Layout, profile: Profile) -> int:
+    """Bytes of the images and the tensor the profile makes after the decode."""
+    images = sum(w * h for w, h in layout_images(layout, profile)) * IMAGE_BUFFER_BYTES
+    output = profile.output
+    if not isinstance(output, TensorOutput):
+        return images
+    channels = 1 if profile.colour == "L" else 3
+    # The levels, the float32 values, and a float16 copy when asked for.
+    per_value = {"uint8": 1, "float32": 1 + 4, "float16": 1 + 4 + 2}[output.dtype]
+    return images + layout.canvas[0] * layout.canvas[1] * channels * per_value
 
 
 def estimate_decode_bytes(

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from imagescaler.imaging.colour import to_working_mode
-from imagescaler.imaging.decode_cost import reserve_decode
+from imagescaler.imaging.decode_cost import check_layout, layout_bytes, reserve_decode
 from imagescaler.imaging.decoding import decode
 from imagescaler.imaging.formats import ImageHeader, Limits, open_image
 from imagescaler.imaging.geometry import ResizePlan
@@ -62,8 +62,10 @@ def preprocess(
     `budget`, the decode's estimated memory is reserved from it first."""
     image, header = open_image(data, limits)
     layout = plan_layout(header.upright_size, profile)
+    check_layout(layout, profile, limits)
     plan = _decode_plan(header, layout, profile)
-    with reserve_decode(budget, data, image, header, plan), closing(image):
+    buffers = layout_bytes(layout, profile)
+    with reserve_decode(budget, data, image, header, plan, buffers=buffers), closing(image):
         return _preprocess(data, image, header, layout=layout, plan=plan, profile=profile)
 
 

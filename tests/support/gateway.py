@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 
 from rest_gateway.main import create_app, uvicorn_config
 from rest_gateway.settings import GatewaySettings
+from rest_gateway.upload_admission import UploadAdmission
 
 PASSWORD = "correct horse battery staple"
 
@@ -44,6 +45,19 @@ class GatewayThread:
     def metrics_url(self) -> str:
         """The gateway's /metrics, on its own port (metrics_listen)."""
         return f"http://127.0.0.1:{self.app.state.metrics_port}/metrics"
+
+    @property
+    def requests_in_progress(self) -> int:
+        """Requests whose headers uvicorn has read and whose answer is not finished."""
+        return len(self.server.server_state.tasks)
+
+    def admission(self) -> UploadAdmission:
+        """The app's upload admission middleware (the stack is built by the first request)."""
+        layer: Any = self.app.middleware_stack
+        while layer is not None and not isinstance(layer, UploadAdmission):
+            layer = getattr(layer, "app", None)
+        assert layer is not None, "no UploadAdmission in the middleware stack"
+        return layer
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)
