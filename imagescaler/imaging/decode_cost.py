@@ -13,6 +13,7 @@ from imagescaler.imaging.decoding import stored_size_needed
 from imagescaler.imaging.formats import ImageHeader, Limits
 from imagescaler.imaging.geometry import ResizePlan
 from imagescaler.imaging.jpeg_decoder import DIRECT_MODES
+from imagescaler.imaging.jxl_header import JxlHeader
 from imagescaler.imaging.layout import Layout
 from imagescaler.imaging.png_decoder import libvips_mode, shrunk_size
 from imagescaler.imaging.profiles import Profile, TensorOutput
@@ -50,6 +51,18 @@ def reserve_decode(
     if budget is None:
         return nullcontext()
     return budget.reserve(estimate_decode_bytes(data, image, header, plan) + buffers)
+
+
+def reserve_jxl(
+    budget: MemoryBudget | None, jxl: JxlHeader, buffers: int
+) -> AbstractContextManager[None]:
+    """JPEG XL's plugin decodes on open: its memory is held from its header, before that."""
+    if budget is None:
+        return nullcontext()
+    per_pixel = _BYTES_PER_PIXEL_BY_FORMAT["JXL"]
+    if jxl.alpha or jxl.bits > 8:
+        per_pixel = max(per_pixel, WIDE_MODE_BYTES_PER_PIXEL)
+    return budget.reserve(JOB_OVERHEAD_BYTES + jxl.width * jxl.height * per_pixel + buffers)
 
 
 def layout_images(layout: Layout, profile: Profile) -> list[tuple[int, int]]:

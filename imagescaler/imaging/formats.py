@@ -12,6 +12,7 @@ import pillow_heif
 import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
 from PIL import Image, UnidentifiedImageError, features
 
+from imagescaler.imaging.jxl_header import JxlHeader, is_jxl, read_jxl_header
 from imagescaler.imaging.structure import StructureLimits, check_structure
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, InvalidRequest, UnsupportedImage
 from imagescaler.runtime.settings import GrpcServiceSettings
@@ -102,9 +103,12 @@ def configure_pillow(max_pixels: int) -> None:
 
 
 def open_image(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
-    """Open `data` lazily (no pixels decoded) after checking format and limits."""
+    """Open `data` lazily (no pixels decoded) after checking format and limits. JPEG XL is the
+    exception: its plugin decodes on open, so its header is checked first (check_jxl)."""
     check_byte_size(len(data), limits.max_bytes)
     check_structure(data, limits.structure)
+    if is_jxl(data):
+        check_jxl(data, limits)
     try:
         image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
@@ -132,10 +136,29 @@ def open_image(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
 
 
 def read_header(data: bytes, limits: Limits) -> ImageHeader:
-    """Format, size and orientation from the header alone."""
+    """Format, size and orientation from the header alone (JPEG XL: never opened)."""
+    if is_jxl(data):
+        check_byte_size(len(data), limits.max_bytes)
+        return jxl_image_header(check_jxl(data, limits))
     image, header = open_image(data, limits)
     image.close()
     return header
+
+
+def check_jxl(data: bytes, limits: Limits) -> JxlHeader:
+    """A JPEG XL's header, read without decoding, within the pixel limit and still."""
+    jxl = read_jxl_header(data)
+    if jxl.animated:
+        raise UnsupportedImage(
+            "animated JPEG XL is not supported: its decoder decodes every frame at once; "
+            "send a still image (its first frame)"
+        )
+    check_pixels(jxl.width, jxl.height, limits.max_pixels)
+    return jxl
+
+
+def jxl_image_header(jxl: JxlHeader) -> ImageHeader:
+    return ImageHeader("JXL", jxl.width, jxl.height, jxl.orientation)
 
 
 def check_byte_size(size: int, max_bytes: int) -> None:

@@ -7,7 +7,14 @@ from typing import Any
 
 from PIL import Image
 
-from imagescaler.imaging.formats import Limits, open_image
+from imagescaler.imaging.formats import (
+    Limits,
+    check_byte_size,
+    check_jxl,
+    jxl_image_header,
+    open_image,
+)
+from imagescaler.imaging.jxl_header import is_jxl
 
 _BITS_BY_MODE = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
 
@@ -35,6 +42,12 @@ class ImageFacts:
 
 def inspect_image(data: bytes, limits: Limits) -> ImageFacts:
     """The header's facts; the same checks (format, bytes, pixels) as any request."""
+    if is_jxl(data):  # its plugin decodes on open: the codestream's header alone
+        check_byte_size(len(data), limits.max_bytes)
+        jxl = check_jxl(data, limits)
+        header = jxl_image_header(jxl)
+        return ImageFacts("JXL", (jxl.width, jxl.height), header.upright_size, jxl.orientation,
+                          jxl.mode, jxl.bits, 1, jxl.icc, len(data))  # fmt: skip
     image, header = open_image(data, limits)
     with image:
         return ImageFacts(

@@ -42,10 +42,18 @@ class JxlHeader:
     bits: int = 8  # per sample
     alpha: bool = False
     grey: bool = False
+    icc: bool = False  # an ICC profile is embedded
 
     @property
     def mode(self) -> str:
+        """The mode the JPEG XL plugin gives such an image."""
+        if self.grey and not self.alpha and self.bits > 8:
+            return "I;16"
         return ("L" if self.grey else "RGB") + ("A" if self.alpha else "")
+
+
+def is_jxl(data: bytes) -> bool:
+    return data.startswith((CODESTREAM, CONTAINER))
 
 
 class _Bits:
@@ -115,11 +123,11 @@ def read_jxl_header(data: bytes) -> JxlHeader:
     for _ in range(bits.u32(_EXTRA_CHANNELS)):
         alpha |= _extra_channel_is_alpha(bits)
     bits.flag()  # xyb_encoded
-    grey = False
+    grey = icc = False
     if not bits.flag():  # the colour encoding is not the default sRGB
-        bits.flag()  # want_icc: the colour space is given all the same
+        icc = bits.flag()  # the colour space is given all the same
         grey = bits.u32(_ENUM) == GREY
-    return JxlHeader(width, height, orientation, bits=depth, alpha=alpha, grey=grey)
+    return JxlHeader(width, height, orientation, bits=depth, alpha=alpha, grey=grey, icc=icc)
 
 
 def _bit_depth(bits: _Bits) -> int:

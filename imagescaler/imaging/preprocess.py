@@ -12,10 +12,23 @@ import numpy as np
 from PIL import Image
 
 from imagescaler.imaging.colour import to_working_mode
-from imagescaler.imaging.decode_cost import check_layout, layout_bytes, reserve_decode
+from imagescaler.imaging.decode_cost import (
+    check_layout,
+    layout_bytes,
+    reserve_decode,
+    reserve_jxl,
+)
 from imagescaler.imaging.decoding import decode
-from imagescaler.imaging.formats import ImageHeader, Limits, open_image
+from imagescaler.imaging.formats import (
+    ImageHeader,
+    Limits,
+    check_byte_size,
+    check_jxl,
+    jxl_image_header,
+    open_image,
+)
 from imagescaler.imaging.geometry import ResizePlan
+from imagescaler.imaging.jxl_header import is_jxl
 from imagescaler.imaging.layout import Layout, plan_layout
 from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.processing import REDUCING_GAP, encode, letterbox
@@ -60,6 +73,8 @@ def preprocess(
     """Decode `data` within `limits`, orient, size, colour and output it as `profile` says.
     Raises the ServiceError subclasses of imagescaler.runtime.errors for bad input. With a
     `budget`, the decode's estimated memory is reserved from it first."""
+    if is_jxl(data):
+        return _preprocess_jxl(data, profile, limits, budget)
     image, header = open_image(data, limits)
     layout = plan_layout(header.upright_size, profile)
     check_layout(layout, profile, limits)
@@ -67,6 +82,22 @@ def preprocess(
     buffers = layout_bytes(layout, profile)
     with reserve_decode(budget, data, image, header, plan, buffers=buffers), closing(image):
         return _preprocess(data, image, header, layout=layout, plan=plan, profile=profile)
+
+
+def _preprocess_jxl(
+    data: bytes, profile: Profile, limits: Limits, budget: MemoryBudget | None
+) -> Result:
+    """JPEG XL's plugin decodes while it opens: checks and the reservation come first, from
+    the codestream's header."""
+    check_byte_size(len(data), limits.max_bytes)
+    jxl = check_jxl(data, limits)
+    layout = plan_layout(jxl_image_header(jxl).upright_size, profile)
+    check_layout(layout, profile, limits)
+    with reserve_jxl(budget, jxl, layout_bytes(layout, profile)):
+        image, header = open_image(data, limits)
+        with closing(image):
+            layout = plan_layout(header.upright_size, profile)
+            return _preprocess(data, image, header, layout=layout, plan=None, profile=profile)
 
 
 def _preprocess(

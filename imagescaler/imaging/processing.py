@@ -5,16 +5,17 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from PIL import Image
 
 from imagescaler.imaging.colour import to_working_mode
-from imagescaler.imaging.decode_cost import reserve_decode
+from imagescaler.imaging.decode_cost import reserve_decode, reserve_jxl
 from imagescaler.imaging.decoding import decode
-from imagescaler.imaging.formats import ImageHeader, Limits, open_image
+from imagescaler.imaging.formats import ImageHeader, Limits, check_jxl, open_image
 from imagescaler.imaging.geometry import ResizePlan, ResizeSpec, plan_resize
+from imagescaler.imaging.jxl_header import is_jxl
 from imagescaler.runtime.errors import InvalidRequest
 from imagescaler.runtime.memory_budget import MemoryBudget
 
@@ -71,22 +72,26 @@ def process_image(
     """Turn image bytes into the image `options` asks for; raises ServiceError subclasses.
     With a `budget`, the decode's estimated memory is reserved from it first."""
     validate_options(options)
-    image, header = open_image(data, limits)
-    output_format = choose_output_format(header.format, options.output_format)
-    spec = options.resize
-    plan = plan_resize(header.upright_size, spec) if spec is not None else None
-    if plan is not None and plan.is_identity:
-        plan = None
-    if _nothing_to_change(header, output_format, plan is not None, options.grayscale):
-        width, height = header.upright_size
-        return ProcessedImage(
-            data, header.format, width, height, header, scaled=False, grayscaled=False
-        )
-    with reserve_decode(budget, data, image, header, plan), closing(image):
-        # Closing frees the decoded pixels before the reservation ends and memory is trimmed.
-        return _process(
-            data, image, header, options=options, plan=plan, output_format=output_format
-        )
+    # JPEG XL's plugin decodes while it opens: its memory is held from its header first.
+    early = reserve_jxl(budget, check_jxl(data, limits), 0) if is_jxl(data) else None
+    with early or nullcontext():
+        image, header = open_image(data, limits)
+        output_format = choose_output_format(header.format, options.output_format)
+        spec = options.resize
+        plan = plan_resize(header.upright_size, spec) if spec is not None else None
+        if plan is not None and plan.is_identity:
+            plan = None
+        if _nothing_to_change(header, output_format, plan is not None, options.grayscale):
+            width, height = header.upright_size
+            return ProcessedImage(
+                data, header.format, width, height, header, scaled=False, grayscaled=False
+            )
+        held = nullcontext() if early else reserve_decode(budget, data, image, header, plan)
+        with held, closing(image):
+            # Closing frees the decoded pixels before the reservation ends and memory is trimmed.
+            return _process(
+                data, image, header, options=options, plan=plan, output_format=output_format
+            )
 
 
 def _process(
