@@ -124,7 +124,9 @@ def test_readme_batch_example_works_as_written(tmp_path: Path) -> None:
     python = str(work / ".venv" / "bin" / "python")
     read = run_in(work, [python, "-c", loader])
     assert read.returncode == 0, read.stderr
-    assert re.search(r"\S+_jpg \(3, 224, 224\) float32", read.stdout), read.stdout
+    assert re.search(
+        r"^\S+_(jpg|png|gif|webp|heic|avif|jxl) \(3, 224, 224\) float32$", read.stdout, re.M
+    ), read.stdout
     offline = {"HF_HOME": str(tmp_path / "hf"), "HF_HUB_OFFLINE": "1"}
     datasets = run_in(work, [python, "-c", hugging_face], env=offline)
     assert datasets.returncode == 0, datasets.stderr

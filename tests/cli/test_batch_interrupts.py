@@ -88,7 +88,7 @@ def test_interrupts_at_random_moments_lose_nothing(
         kind, value = moment(out, chooser)
         twice = stop != signal.SIGKILL and chooser.random() < 0.5
         run, errors = interrupt(
-            random_arguments(photos, out, chooser), out, kind, value, stop, twice
+            random_arguments(photos, out, chooser), out, kind, value, stop=stop, twice=twice
         )
         what = f"round {round_}: {stop.name}{' twice' if twice else ''} at {kind} {value}"
         # -stop: the signal came while Python was still starting, before the run began.
