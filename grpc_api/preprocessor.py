@@ -12,6 +12,7 @@ import grpc
 from grpc_api.image_service_client import ImageServiceClient
 from grpc_api.image_sources import ImageSources
 from grpc_api.profile_catalog import ProfileCatalog
+from grpc_api.stream_window import StreamWindow, reply_bytes
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, read_header
@@ -30,13 +31,16 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
         sources: ImageSources,
         images: ImageServiceClient,
         limits: Limits,
+        *,
         stream_window: int,
+        stream_reply_bytes: int,
     ) -> None:
         self._profiles = profiles
         self._sources = sources
         self._images = images
         self._limits = limits
         self._stream_window = stream_window
+        self._stream_reply_bytes = stream_reply_bytes
 
     async def Preprocess(
         self, request: pre_pb.PreprocessRequest, context: grpc.aio.ServicerContext
@@ -47,16 +51,17 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
     async def PreprocessStream(
         self, requests: AsyncIterator[pre_pb.StreamRequest], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pre_pb.StreamReply]:
-        """At most stream_window images in work or waiting to be sent: a slot is freed when
-        its reply has been handed to gRPC, and the next request is read only then, so HTTP/2
-        flow control slows a client that sends faster than we work, or reads slower."""
-        window = asyncio.Semaphore(self._stream_window)
+        """At most stream_window images in work or waiting to be sent, and stream_reply_bytes
+        of their replies (stream_window.py); the next request is read only when there is
+        room, so HTTP/2 flow control slows a client that sends faster than we work, or reads
+        slower, and a client that never reads holds a bounded share of memory."""
+        window = StreamWindow(self._stream_window, self._stream_reply_bytes)
         replies: asyncio.Queue[pre_pb.StreamReply | None] = asyncio.Queue()
         feeder = asyncio.create_task(self._feed(requests, window, replies))
         try:
             while (reply := await replies.get()) is not None:
                 yield reply
-                window.release()
+                await window.sent(reply_bytes(reply))
             await feeder  # a failure of the request stream itself ends the call with it
         finally:
             feeder.cancel()
@@ -64,14 +69,19 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
     async def _feed(
         self,
         requests: AsyncIterator[pre_pb.StreamRequest],
-        window: asyncio.Semaphore,
+        window: StreamWindow,
         replies: asyncio.Queue[pre_pb.StreamReply | None],
     ) -> None:
         items: set[asyncio.Task[None]] = set()
+        messages = aiter(requests)
         try:
-            async for item in requests:
-                await window.acquire()
-                task = asyncio.create_task(self._one(item, replies))
+            while True:
+                await window.take()
+                item = await anext(messages, None)
+                if item is None:
+                    await window.give_back()
+                    break
+                task = asyncio.create_task(self._one(item, replies, window))
                 items.add(task)
                 task.add_done_callback(items.discard)
             await asyncio.gather(*items)
@@ -81,7 +91,10 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
             await replies.put(None)
 
     async def _one(
-        self, item: pre_pb.StreamRequest, replies: asyncio.Queue[pre_pb.StreamReply | None]
+        self,
+        item: pre_pb.StreamRequest,
+        replies: asyncio.Queue[pre_pb.StreamReply | None],
+        window: StreamWindow,
     ) -> None:
         try:
             result = await self._preprocess(item.image, item.profile)
@@ -97,6 +110,7 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
             reply = pre_pb.StreamReply(
                 id=item.id, code=code, reason="internal", message="internal error"
             )
+        await window.made(reply_bytes(reply))
         await replies.put(reply)
 
     async def _preprocess(self, image: pre_pb.ImageInput, name: str) -> pre_pb.PreprocessReply:

@@ -49,7 +49,8 @@ async def create_server(
         sources,
         images,
         Limits.from_settings(settings),
-        settings.stream_window,
+        stream_window=settings.stream_window,
+        stream_reply_bytes=settings.stream_reply_bytes,
     )
 
     def add_servicers(server: Any) -> list[str]:

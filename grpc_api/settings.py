@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, ByteSize, Field, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from imagescaler.imaging.profiles import load_profiles
@@ -16,6 +16,7 @@ from imagescaler.runtime.settings import (
     IMAGE_SERVICE_PORT,
     Address,
     GrpcServiceSettings,
+    MiB,
     Networks,
     OptionalAddress,
     loopback,
@@ -101,6 +102,12 @@ class ApiSettings(GrpcServiceSettings):
     )
     stream_window: int = Field(
         8, ge=1, le=256, description="images of one PreprocessStream in work or not yet sent"
+    )
+    stream_reply_bytes: ByteSize = Field(
+        ByteSize(16 * MiB),
+        ge=MiB,
+        description="bytes of one PreprocessStream's replies not yet sent, its images in work "
+        "counted at its largest reply; the next request is read only below it",
     )
 
     @field_validator("profiles_file")

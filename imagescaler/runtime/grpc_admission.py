@@ -5,9 +5,11 @@ the calls in flight are what a service's memory follows. Over the count, a call 
 RESOURCE_EXHAUSTED/overloaded before its message is read: the handler given to gRPC reads
 the request stream itself, and a refused call never reads it. Over the bytes, a call is
 refused as soon as its message has arrived, which frees it. Health checks and reflection are
-never counted or refused, so probes answer however busy the service is. A stream counts as
-one call, and each of its messages counts its bytes until its reply goes out. When the last
-call ends, freed memory goes back to the OS.
+never counted or refused, so probes answer however busy the service is. Streams are counted
+apart from unary calls, in total and per client address, so that long streams (a slow reader
+holds one for as long as it likes) never take the slots of unary calls, and one client cannot
+take every stream; each stream message counts its bytes until its reply goes out. When the
+last call ends, freed memory goes back to the OS.
 
 gRPC's own `maximum_concurrent_rpcs` is not used: in grpc.aio it makes new calls wait, health
 checks included, instead of refusing them.
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -30,11 +34,17 @@ MiB = 1024 * 1024
 OVERLOADED = "overloaded"
 
 
+@dataclass(frozen=True)
+class StreamLimits:
+    total: int = 8  # streams at once
+    per_peer: int = 4  # streams at once from one client address
+
+
 class CallAdmission(CallInterceptor):
-    """The outermost interceptor: at most `max_calls` calls and `max_bytes` of their request
-    messages at once; the rest are refused at once with reason `overloaded`. A message's size
-    is its length on the wire, taken as it is deserialised (`ByteSize()` would serialise it
-    again: 19-31 ms for 21 MB)."""
+    """The outermost interceptor: at most `max_calls` unary calls, `streams` streams and
+    `max_bytes` of their request messages at once; the rest are refused at once with reason
+    `overloaded`. A message's size is its length on the wire, taken as it is deserialised
+    (`ByteSize()` would serialise it again: 19-31 ms for 21 MB)."""
 
     def __init__(
         self,
@@ -42,11 +52,14 @@ class CallAdmission(CallInterceptor):
         max_bytes: int,
         metrics: GrpcMetrics | None = None,
         stream_wait: float = 10.0,
+        streams: StreamLimits | None = None,
     ) -> None:
         self.max_calls = max_calls
         self.max_bytes = max_bytes
         self.stream_wait = stream_wait
+        self.stream_limits = streams or StreamLimits()
         self.calls = 0
+        self.streams: Counter[str] = Counter()  # by client address
         self.bytes = 0
         self._metrics = metrics
         self._trim = TrimWhenIdle()
@@ -102,9 +115,11 @@ class CallAdmission(CallInterceptor):
         behaviour = handler.stream_stream
 
         async def admitted(requests: AsyncIterator[Any], context: Any) -> AsyncIterator[Any]:
-            if self.calls >= self.max_calls:
-                await self._refuse(context, service, method, self._too_many())
-            self.calls += 1
+            peer = peer_address(context.peer())
+            refusal = self._stream_refusal(peer)
+            if refusal is not None:
+                await self._refuse(context, service, method, refusal)
+            self.streams[peer] += 1
             self._trim.begin()
             held = _StreamBytes(self)
             released = False
@@ -116,7 +131,9 @@ class CallAdmission(CallInterceptor):
                 if not released:
                     released = True
                     held.release_all()
-                    self.calls -= 1
+                    self.streams[peer] -= 1
+                    if not self.streams[peer]:
+                        del self.streams[peer]
                     self._trim.end()
 
             context.add_done_callback(release)
@@ -161,6 +178,20 @@ class CallAdmission(CallInterceptor):
             self._freed.set()
             self._freed = asyncio.Event()
 
+    def _stream_refusal(self, peer: str) -> str | None:
+        limits = self.stream_limits
+        if self.streams[peer] >= limits.per_peer:
+            return (
+                f"this client already has {self.streams[peer]} streams open, the most one "
+                "client may; send on them, or retry when one ends"
+            )
+        if self.streams.total() >= limits.total:
+            return (
+                f"{self.streams.total()} streams are open, the most this replica takes; retry "
+                "shortly"
+            )
+        return None
+
     def _too_many(self) -> str:
         return f"{self.calls} calls are in progress, the most this replica takes; retry shortly"
 
@@ -173,6 +204,17 @@ class CallAdmission(CallInterceptor):
             self._metrics.rejected.labels(service, method, OVERLOADED).inc()
         context.set_trailing_metadata(((REASON_KEY, OVERLOADED),))
         await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, detail)
+
+
+def peer_address(peer: str) -> str:
+    """The client's address from gRPC's peer string (`ipv4:127.0.0.1:5555`,
+    `ipv6:[::1]:5555`), without its port."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv6":
+        return rest.rpartition("]")[0].lstrip("[") or rest
+    if kind == "ipv4":
+        return rest.rpartition(":")[0] or rest
+    return peer
 
 
 def _with_size(

@@ -14,7 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
-from imagescaler.runtime.grpc_admission import CallAdmission
+from imagescaler.runtime.grpc_admission import CallAdmission, StreamLimits
 from imagescaler.runtime.grpc_interceptor_base import Drain
 from imagescaler.runtime.grpc_interceptors import server_interceptors
 from imagescaler.runtime.grpc_metrics import GrpcMetrics
@@ -114,6 +114,10 @@ class GrpcServiceConfig(Protocol):
     @property
     def max_calls_in_flight(self) -> int: ...
     @property
+    def max_streams_in_flight(self) -> int: ...
+    @property
+    def max_streams_per_client(self) -> int: ...
+    @property
     def max_request_bytes_in_flight(self) -> int: ...
 
 
@@ -133,8 +137,12 @@ async def start_service(
     registry = registry if registry is not None else CollectorRegistry()
     drain = Drain()
     metrics = GrpcMetrics(registry, "server")
+    streams = StreamLimits(settings.max_streams_in_flight, settings.max_streams_per_client)
     admission = CallAdmission(
-        settings.max_calls_in_flight, settings.max_request_bytes_in_flight, metrics
+        settings.max_calls_in_flight,
+        settings.max_request_bytes_in_flight,
+        metrics,
+        streams=streams,
     )
     server = grpc.aio.server(
         interceptors=[admission, *server_interceptors(metrics, drain)],

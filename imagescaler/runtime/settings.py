@@ -123,8 +123,20 @@ class GrpcServiceSettings(ServiceSettings):
     max_calls_in_flight: int = Field(
         16,
         ge=1,
-        description="calls handled at once, each holding its request message (health checks "
-        "not counted); more get RESOURCE_EXHAUSTED at once, unread",
+        description="unary calls handled at once, each holding its request message (health "
+        "checks not counted); more get RESOURCE_EXHAUSTED at once, unread",
+    )
+    max_streams_in_flight: int = Field(
+        8,
+        ge=1,
+        description="streams open at once, counted apart from calls; more get "
+        "RESOURCE_EXHAUSTED at once",
+    )
+    max_streams_per_client: int = Field(
+        4,
+        ge=1,
+        description="streams open at once from one client address; more get "
+        "RESOURCE_EXHAUSTED at once",
     )
     max_request_bytes_in_flight: ByteSize = Field(
         ByteSize(128 * MiB),
