@@ -104,14 +104,25 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
             reply = pre_pb.StreamReply(
                 id=item.id, code=code, reason=reason_of(error), message=error.message
             )
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the stream is ending: nothing waits for this reply
+            # A call below was cancelled (its channel closed), not this item: answer it, or
+            # the window would wait for its reply for ever.
+            reply = self._internal_error(item)
         except Exception:
             logger.exception("unexpected error on stream item %r", item.id)
-            code = grpc.StatusCode.INTERNAL.value[0]
-            reply = pre_pb.StreamReply(
-                id=item.id, code=code, reason="internal", message="internal error"
-            )
+            reply = self._internal_error(item)
         await window.made(reply_bytes(reply))
         await replies.put(reply)
+
+    @staticmethod
+    def _internal_error(item: pre_pb.StreamRequest) -> pre_pb.StreamReply:
+        code = grpc.StatusCode.INTERNAL.value[0]
+        return pre_pb.StreamReply(
+            id=item.id, code=code, reason="internal", message="internal error"
+        )
 
     async def _preprocess(self, image: pre_pb.ImageInput, name: str) -> pre_pb.PreprocessReply:
         profile = self._profiles.get(name)

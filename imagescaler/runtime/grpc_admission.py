@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 import grpc
 
@@ -208,8 +209,9 @@ class CallAdmission(CallInterceptor):
 
 def peer_address(peer: str) -> str:
     """The client's address from gRPC's peer string (`ipv4:127.0.0.1:5555`,
-    `ipv6:[::1]:5555`), without its port."""
-    kind, _, rest = peer.partition(":")
+    `ipv6:[::1]:5555`, which gRPC Python percent-encodes: `ipv6:%5B::1%5D:5555`), without its
+    port."""
+    kind, _, rest = unquote(peer).partition(":")
     if kind == "ipv6":
         return rest.rpartition("]")[0].lstrip("[") or rest
     if kind == "ipv4":

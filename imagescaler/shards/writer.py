@@ -14,6 +14,8 @@ from pathlib import Path
 from imagescaler.shards.layout import SHARD_NAME
 
 TEMPORARY_SUFFIX = ".tmp"
+# What close() adds: two 512-byte end blocks, and padding to tarfile's 10 KiB record.
+CLOSING_BYTES = 1024 + tarfile.RECORDSIZE
 
 
 @dataclass(frozen=True)
@@ -27,9 +29,11 @@ class Sample:
 
     @property
     def size(self) -> int:
-        """Its bytes in the archive: two 512-byte headers (PAX adds more for long names),
-        and each payload padded to 512."""
-        return sum(512 + -(-len(payload) // 512) * 512 for payload in (self.data, self.metadata))
+        """Its bytes in the archive: a 512-byte header each for the data and the JSON (with a
+        PAX header of 1 KiB more for a name over 100 bytes), each payload padded to 512."""
+        pax = 2 * 1024 if len(self.key) + 6 > 100 else 0
+        padded = sum(512 + -(-len(p) // 512) * 512 for p in (self.data, self.metadata))
+        return padded + pax
 
 
 class ShardWriter:
@@ -42,6 +46,7 @@ class ShardWriter:
         self._temporary = folder / (self.name + TEMPORARY_SUFFIX)
         self._tar = tarfile.open(self._temporary, "w", format=tarfile.PAX_FORMAT)  # noqa: SIM115 - closed by close() or discard()
         self.samples = 0
+        self.renamed = False  # complete under its final name
 
     @property
     def bytes(self) -> int:
@@ -61,6 +66,7 @@ class ShardWriter:
         with self._temporary.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(self._temporary, self._final)
+        self.renamed = True
         fsync_folder(self.folder)
 
     def discard(self) -> None:

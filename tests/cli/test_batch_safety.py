@@ -204,3 +204,29 @@ def test_shards_close_at_their_byte_limit(photos: Path, tmp_path: Path) -> None:
     shards = sorted(out.glob("shard-*.tar"))
     assert len(shards) == 4 and all(p.stat().st_size <= 3_000_000 for p in shards)
     one_line(batch(*args, "--shard-bytes", "lots"), 2, "--shard-bytes takes a size")
+
+
+def test_a_second_run_on_the_same_folder_is_refused(photos: Path, tmp_path: Path) -> None:
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with (out / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a run in progress holds it
+        busy = batch(str(photos), "--profile", "yolo-640", "--out", str(out), "--local")
+    one_line(busy, 2, f"another imagescaler batch is writing to {out}")
+    assert not list(out.glob("shard-*"))
+
+
+def test_a_source_gone_after_it_was_written_keeps_its_sample(photos: Path, tmp_path: Path) -> None:
+    manifest = photos / "train.jsonl"
+    manifest.write_text("".join(json.dumps({"path": f"{n}.jpg"}) + "\n" for n in range(8)))
+    out = tmp_path / "out"
+    args = [str(manifest), "--profile", "yolo-640", "--out", str(out), "--local"]
+    assert batch(*args).returncode == 0
+    (photos / "3.jpg").unlink()
+    again = batch(*args)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "skipped         8" in again.stdout
+    assert (out / "errors.jsonl").read_text() == ""
+    assert set(assert_consistent(out)) == {f"{n}_jpg" for n in range(8)}

@@ -7,17 +7,19 @@ SIGINT and SIGTERM (what was finished is kept)."""
 from __future__ import annotations
 
 import argparse
+import fcntl
 import importlib.util
 import re
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from imagescaler.cli.batch.engines import LocalEngine, Work
+from imagescaler.cli.batch.engines import EngineFailed, LocalEngine, Work
 from imagescaler.cli.batch.index import write_outputs
 from imagescaler.cli.batch.journal import Journal, JournalError
 from imagescaler.cli.batch.progress import summary_table
@@ -40,6 +42,7 @@ from imagescaler.shards.writer import complete_shards, next_shard_number
 if TYPE_CHECKING:
     from imagescaler.cli.batch.downloads import UrlFetcher
     from imagescaler.cli.batch.server_engine import ServerEngine
+LOCK = ".lock"
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6,
          "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12,
@@ -90,7 +93,7 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
         check_profile(args.profile, {name: ref for name, (ref, _) in known.items()})
         reference, profile = known[args.profile]
         work = Work(profile, storage(args.store, profile))
-        remote = ServerEngine(args.server, work, args.concurrency or 2)
+        remote = ServerEngine(args.server, work, reference, args.concurrency or 2)
         return Plan(source.items, source.left_out, out, remote, reference, limits, None)
     profiles = {"default": default_profile(), **BUILTIN_PROFILES}
     if args.profiles_file:
@@ -165,21 +168,17 @@ def writable_folder(folder: Path) -> Path:
 
 def execute(plan: Plan) -> int:
     started = time.monotonic()
-    with StopRequests() as stop:
+    with StopRequests() as stop, ExitStack() as held:
         try:
+            held.enter_context(exclusive(plan.out))
             journal = Journal(plan.out)
             shards = complete_shards(plan.out)
             previous = journal.open(shards[-1] if shards else None)
             runner = BatchRun(plan, journal, previous, next_shard_number(shards), stop)
             runner.run()
             failed = write_outputs(plan.out, journal.entries(), {i.key for i in plan.items})
-        except JournalError as error:
-            return complain(f"cannot resume in {plan.out}: {error}. Move {plan.out} away to "
-                            "start afresh", 2)  # fmt: skip
-        except OutputError as error:
-            return complain(str(error), 1)
-        except OSError as error:
-            return complain(f"cannot write to {plan.out}: {error.strerror or error}", 1)
+        except (UsageError, JournalError, OutputError, EngineFailed, OSError) as error:
+            return complain(*explain(error, plan.out))
         except Interrupted as interrupted:
             message = f"stopped at once by {interrupted}: the open shard was dropped"
             return complain(f"{message}; finished shards are kept", 128 + interrupted.number)
@@ -188,6 +187,29 @@ def execute(plan: Plan) -> int:
     if stop.signal is not None:
         return 128 + stop.signal
     return 1 if failed else 0
+
+
+def explain(error: Exception, out: Path) -> tuple[str, int]:
+    """One line and the exit status for what ended a run early."""
+    if isinstance(error, JournalError):
+        return f"cannot resume in {out}: {error}. Move {out} away to start afresh", 2
+    if isinstance(error, OSError):
+        return f"cannot write to {out}: {error.strerror or error}", 1
+    if isinstance(error, EngineFailed):
+        return f"{error}; finished shards are kept and a rerun resumes", 1
+    return str(error), 2 if isinstance(error, UsageError) else 1
+
+
+@contextmanager
+def exclusive(folder: Path) -> Iterator[None]:
+    """One run at a time per folder: a second would remove the first's open shard and take
+    its shard numbers. The lock (flock on DIR/.lock) goes with the process, however it ends."""
+    with (folder / LOCK).open("a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"another imagescaler batch is writing to {folder}") from None
+        yield
 
 
 def complain(message: str, status: int) -> int:

@@ -22,6 +22,11 @@ EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "image/jpeg": "jpg",
               "image/png": "png", "image/webp": "webp"}  # fmt: skip
 
 
+class EngineFailed(Exception):
+    """The engine itself failed (a server gone, a stream refused): one line, exit status 1;
+    what was finished is kept and a rerun resumes."""
+
+
 @dataclass(frozen=True)
 class Job:
     index: int

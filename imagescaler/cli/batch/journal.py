@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,16 @@ def parse_line(line: str, number: int) -> Entry:
 
 def shard_records(shard: Path) -> list[SampleRecord]:
     """The SampleRecord of every sample of a complete shard."""
+    try:
+        return _records(shard)
+    except (tarfile.TarError, EOFError) as error:
+        raise JournalError(
+            f"{shard.name} was never journalled and cannot be read ({error}): it was not "
+            "written by this command, or the disk damaged it; move it away and run again"
+        ) from None
+
+
+def _records(shard: Path) -> list[SampleRecord]:
     records = []
     for raw in raw_samples(shard):
         try:

@@ -22,7 +22,7 @@ from imagescaler.cli.batch.sources import Item
 from imagescaler.cli.batch.stopping import StopRequests
 from imagescaler.runtime.errors import ServiceError
 from imagescaler.shards.layout import SampleRecord
-from imagescaler.shards.writer import Sample, ShardWriter
+from imagescaler.shards.writer import CLOSING_BYTES, Sample, ShardWriter
 
 if TYPE_CHECKING:
     from imagescaler.cli.batch.command import Plan
@@ -76,12 +76,17 @@ class BatchRun:
             if self.stop.requested:
                 return
             item = read.item
+            before = self.previous.get(item.key)
+            if read.error is not None and before is not None and before.status == "ok":
+                # Its sample is in a shard already: a source gone unreadable does not undo it.
+                self.counts["skipped"] += 1
+                self.progress.advance(self.counts["failed"])
+                continue
             if read.error is not None:
                 error = read.error
                 reason = error.reason if isinstance(error, ServiceError) else "unreadable"
                 self.fail(item, "", 0, reason, str(error))
                 continue
-            before = self.previous.get(item.key)
             unchanged = before and (before.sha256, before.profile) == (
                 read.digest,
                 self.plan.reference,
@@ -125,7 +130,7 @@ class BatchRun:
         grows past the byte limit unless one sample alone is larger."""
         limits = self.plan.shard_limits
         writer = self._writer
-        if writer is not None and writer.bytes + sample.size > limits.bytes:
+        if writer is not None and writer.bytes + sample.size + CLOSING_BYTES > limits.bytes:
             self.close_shard()
         try:
             if self._writer is None:
@@ -134,7 +139,10 @@ class BatchRun:
         except OSError as error:
             raise OutputError(self._cannot_write(error)) from None
         self._written.append(Entry.written(record, self._writer.name))
-        if self._writer.samples >= limits.samples or self._writer.bytes >= limits.bytes:
+        if (
+            self._writer.samples >= limits.samples
+            or self._writer.bytes + CLOSING_BYTES >= limits.bytes
+        ):
             self.close_shard()
 
     def fail(self, item: Item, digest: str, size: int, reason: str, message: str) -> None:
@@ -151,9 +159,13 @@ class BatchRun:
         try:
             self._writer.close()
         except OSError as error:
-            raise OutputError(self._cannot_write(error)) from None
+            kept = self._writer.renamed
+            raise OutputError(self._cannot_write(error, shard_kept=kept)) from None
         self._writer = None
-        self._journal(self._written)
+        try:
+            self.journal.append(self._written)
+        except OSError as error:  # the shard is whole: the next run journals it from itself
+            raise OutputError(self._cannot_write(error, shard_kept=True)) from None
         self.counts["written"] += len(self._written)
         self.counts["shards"] += 1
         self._written = []
@@ -165,9 +177,13 @@ class BatchRun:
         except OSError as error:
             raise OutputError(self._cannot_write(error)) from None
 
-    def _cannot_write(self, error: OSError) -> str:
+    def _cannot_write(self, error: OSError, *, shard_kept: bool = False) -> str:
+        fate = (
+            "The last shard is complete and the next run records it"
+            if shard_kept
+            else "The open shard was dropped"
+        )
         return (
-            f"cannot write to {self.plan.out}: {error.strerror or error}. The open shard was "
-            f"dropped; the {self.counts['written']} samples written before are kept, and a "
-            "rerun resumes from them"
+            f"cannot write to {self.plan.out}: {error.strerror or error}. {fate}; every "
+            "finished shard is kept, and a rerun resumes from them"
         )

@@ -15,7 +15,14 @@ import numpy as np
 
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
-from imagescaler.cli.batch.engines import EXTENSIONS, Job, Outcome, Work, tensor_outcome
+from imagescaler.cli.batch.engines import (
+    EXTENSIONS,
+    EngineFailed,
+    Job,
+    Outcome,
+    Work,
+    tensor_outcome,
+)
 from imagescaler.imaging.profiles import Profile, TensorOutput
 from imagescaler.imaging.tensors import recover_levels
 from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, client_options
@@ -33,9 +40,12 @@ class ServerEngine:
     """`streams` PreprocessStreams to the API, each with at most `window` images outstanding;
     several streams so that a Service spreads them over API replicas."""
 
-    def __init__(self, target: str, work: Work, streams: int, window: int = 8) -> None:
+    def __init__(
+        self, target: str, work: Work, reference: str, streams: int, window: int = 8
+    ) -> None:
         self._target = target
         self._work = work
+        self._reference = reference
         self._profile = work.profile.name
         self._streams = streams
         self._window = window
@@ -61,11 +71,19 @@ class ServerEngine:
                 if outcome is None:
                     finished += 1
                 elif isinstance(outcome, BaseException):
-                    raise outcome
+                    raise stream_failure(outcome)
                 else:
                     yield outcome
         finally:
             stop.set()
+
+    def _same_profile(self, outcome: Outcome) -> Outcome:
+        """A reply made by another version of the profile (a deployment rolling out) is not
+        stored among the others: the item fails for now, and a rerun makes it again."""
+        if not outcome.ok or outcome.profile == self._reference:
+            return outcome
+        message = f"the server answered with {outcome.profile}, not {self._reference}"
+        return Outcome(outcome.index, reason="profile_changed", message=message)
 
     def _stream(
         self,
@@ -122,13 +140,23 @@ class ServerEngine:
                         if again:
                             retries.append((job, attempt + 1))
                         else:
-                            outcomes.put(outcome_of(job.index, reply, self._work))
+                            outcome = outcome_of(job.index, reply, self._work)
+                            outcomes.put(self._same_profile(outcome))
                         del outstanding[reply.id]
                         state.notify_all()
         except BaseException as error:  # handed to the caller's thread
             outcomes.put(error)
         finally:
             outcomes.put(None)
+
+
+def stream_failure(error: BaseException) -> BaseException:
+    """A stream's gRPC error as EngineFailed, saying what the server said."""
+    if isinstance(error, grpc.RpcError):
+        code, details = error.code(), error.details()
+        name = code.name if code is not None else "UNKNOWN"
+        return EngineFailed(f"the server ended a stream: {name}: {details}")
+    return error
 
 
 def outcome_of(index: int, reply: pre_pb.StreamReply, work: Work) -> Outcome:

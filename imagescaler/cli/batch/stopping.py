@@ -32,7 +32,12 @@ class StopRequests:
         return self.signal is not None
 
     def __enter__(self) -> StopRequests:
-        self._previous = {number: signal.signal(number, self._receive) for number in STOP_SIGNALS}
+        try:
+            for number in STOP_SIGNALS:
+                self._previous[number] = signal.signal(number, self._receive)
+        except BaseException:  # a second signal between the two: leave as it was
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(
