@@ -2,7 +2,7 @@
 most `reply_bytes` of replies not yet sent, the images in work counted at the size of the
 largest reply so far. A stream's next request is read only when there is room, so a client
 that reads its replies slowly (or never) holds a bounded amount of the API's memory, and HTTP/2
-flow control holds it back. Until a first reply gives the size, one image is in work at a time;
+flow control holds it back. Until a first reply gives the size, at most FIRST_IMAGES are in work;
 a reply larger than the limit still goes when nothing else is held."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
+
+FIRST_IMAGES = 2
 
 
 def reply_bytes(reply: pre_pb.StreamReply) -> int:
@@ -26,6 +28,7 @@ class StreamWindow:
         self.waiting = 0  # replies made, not yet handed to gRPC
         self.waiting_bytes = 0
         self.largest = 0
+        self.replied = False  # the first reply is made: `largest` is known
         self._changed = asyncio.Condition()
 
     @property
@@ -35,8 +38,8 @@ class StreamWindow:
     def _has_room(self) -> bool:
         if self.in_work + self.waiting == 0:
             return True
-        if not self.largest:  # the first reply's size is not known yet: one at a time
-            return False
+        if not self.replied:  # no reply's size known yet
+            return self.in_work < min(FIRST_IMAGES, self._images)
         return (
             self.in_work + self.waiting < self._images
             and self.held_bytes + self.largest <= self._limit
@@ -61,6 +64,7 @@ class StreamWindow:
             self.waiting += 1
             self.waiting_bytes += size
             self.largest = max(self.largest, size)
+            self.replied = True
             self._changed.notify_all()
 
     async def sent(self, size: int) -> None:

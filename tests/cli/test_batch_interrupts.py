@@ -63,12 +63,20 @@ def moment(out: Path, chooser: random.Random) -> tuple[str, int]:
     return kind, written(out, kind) + chooser.randint(1, 3)
 
 
+def size(path: Path) -> int:
+    """0 for a file renamed or removed since it was listed."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def written(out: Path, kind: str) -> int:
     if kind == "journal lines":
         journal = out / "progress.jsonl"
         return journal.read_bytes().count(b"\n") if journal.exists() else 0
     if kind == "open shard bytes":
-        return max((p.stat().st_size for p in out.glob("shard-*.tar.tmp")), default=0)
+        return max((size(p) for p in out.glob("shard-*.tar.tmp")), default=0)
     return len(list(out.glob("shard-*.tar")))
 
 
