@@ -12,13 +12,13 @@ from imagescaler.shards.layout import split_member
 RawSample = dict[str, bytes | str]  # {"__key__": key, "npy": ..., "json": ...}, as webdataset
 
 
-def raw_samples(shard: str | Path | IO[bytes]) -> Iterator[RawSample]:
-    """The samples of one shard, read as a stream (a path or an open binary file)."""
-    with (
-        tarfile.open(fileobj=shard, mode="r|")
-        if not isinstance(shard, str | Path)
-        else tarfile.open(shard, mode="r|") as tar
-    ):
+def raw_samples(
+    shard: str | Path | IO[bytes], only: frozenset[str] | None = None
+) -> Iterator[RawSample]:
+    """The samples of one shard, read as a stream (a path or an open binary file). With
+    `only`, just those extensions are read; a path is then opened for seeking, so the other
+    members' data (a shard's tensors) is skipped, not read."""
+    with _open(shard, seekable=only is not None) as tar:
         current: RawSample = {}
         for member in tar:
             if not member.isfile():
@@ -30,6 +30,13 @@ def raw_samples(shard: str | Path | IO[bytes]) -> Iterator[RawSample]:
             handle = tar.extractfile(member)
             assert handle is not None  # a regular file
             current.setdefault("__key__", key)
-            current[extension] = handle.read()
+            if only is None or extension in only:
+                current[extension] = handle.read()
         if current:
             yield current
+
+
+def _open(shard: str | Path | IO[bytes], *, seekable: bool) -> tarfile.TarFile:
+    if isinstance(shard, str | Path):
+        return tarfile.open(shard, mode="r:" if seekable else "r|")
+    return tarfile.open(fileobj=shard, mode="r|")

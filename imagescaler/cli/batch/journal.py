@@ -145,7 +145,7 @@ def shard_records(shard: Path) -> list[SampleRecord]:
 
 def _records(shard: Path) -> list[SampleRecord]:
     records = []
-    for raw in raw_samples(shard):
+    for raw in raw_samples(shard, only=frozenset({"json"})):  # the tensors are not read
         try:
             records.append(SampleRecord.from_json(raw["json"]))  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError):
