@@ -13,6 +13,7 @@ from image_service.preprocess_replies import preprocess_reply, profile_from_job
 from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.formats import Limits
 from imagescaler.imaging.geometry import ResizeMode, ResizeSpec
+from imagescaler.imaging.jxl_header import is_jxl
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.processing import (
     DEFAULT_QUALITY,
@@ -61,7 +62,12 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
         options = options_from_request(request)
         annotate(bytes_in=len(request.image))
         result = await self._pool.run(
-            process_image, request.image, options, self._limits, self._budget
+            process_image,
+            request.image,
+            options,
+            self._limits,
+            self._budget,
+            heavy=is_jxl(request.image),
         )
         self._record(len(request.image), result)
         return reply_from_result(result)
@@ -74,7 +80,12 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
         profile = profile_from_job(request.profile_json)
         annotate(bytes_in=len(request.image), profile=profile.name)
         result = await self._pool.run(
-            preprocess, request.image, profile, self._limits, self._budget
+            preprocess,
+            request.image,
+            profile,
+            self._limits,
+            self._budget,
+            heavy=is_jxl(request.image),  # its cost is in its decode tree, not its size
         )
         width, height = result.geometry.upright_size
         annotate(size_in=f"{width}x{height}", format=result.source_format)

@@ -24,13 +24,16 @@ from imagescaler.runtime.memory_budget import MemoryBudget
 # per format and mode with some room (docs/security.md, "Memory"). Pillow holds RGB in 4 bytes
 # a pixel; alpha is composited on white through two more copies; 16-bit input is widened.
 BYTES_PER_DECODED_PIXEL = 10
-_BYTES_PER_PIXEL_BY_FORMAT = {"WEBP": 18, "AVIF": 12, "HEIF": 12, "JXL": 12}
+_BYTES_PER_PIXEL_BY_FORMAT = {"WEBP": 18, "AVIF": 12, "HEIF": 12}
 _WIDE_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa", "I", "F", "I;16", "I;16B", "I;16L"})
 WIDE_MODE_BYTES_PER_PIXEL = 14
 # libwebp's animation decoder keeps two RGBA canvases beside the frame Pillow gets.
 ANIMATION_CANVAS_BYTES = 8
 # A progressive JPEG's coefficients are kept whole: 64 x 2 bytes per 8x8 block per channel.
 COEFFICIENT_BYTES = 2
+# libjxl decodes into 4-byte planes, one per channel; its child process's interpreter.
+JXL_PLANE_BYTES = 4
+JXL_CHILD_BYTES = 16 << 20
 # Buffers of any job, whatever its size: the output, a tensor, the encoder's.
 JOB_OVERHEAD_BYTES = 8 << 20
 # Pillow holds an RGB or L image resized, cropped or letterboxed in 4 bytes a pixel at most.
@@ -56,13 +59,21 @@ def reserve_decode(
 def reserve_jxl(
     budget: MemoryBudget | None, jxl: JxlHeader, buffers: int
 ) -> AbstractContextManager[None]:
-    """JPEG XL's plugin decodes on open: its memory is held from its header, before that."""
+    """JPEG XL is decoded in a child process: its memory is held from its header first."""
     if budget is None:
         return nullcontext()
-    per_pixel = _BYTES_PER_PIXEL_BY_FORMAT["JXL"]
-    if jxl.alpha or jxl.bits > 8:
-        per_pixel = max(per_pixel, WIDE_MODE_BYTES_PER_PIXEL)
-    return budget.reserve(JOB_OVERHEAD_BYTES + jxl.width * jxl.height * per_pixel + buffers)
+    return budget.reserve(JOB_OVERHEAD_BYTES + estimate_jxl_bytes(jxl) + buffers)
+
+
+def estimate_jxl_bytes(jxl: JxlHeader) -> int:
+    """The decoder's child (libjxl's 4-byte planes, one per channel, and the output it sends)
+    and this process (the output, and what Pillow makes of it), added: their peaks may meet."""
+    pixels = jxl.width * jxl.height
+    sample = 2 if jxl.bits > 8 else 1
+    child = JXL_CHILD_BYTES + pixels * jxl.channels * (JXL_PLANE_BYTES + sample)
+    wide = jxl.alpha or jxl.bits > 8
+    here = pixels * (WIDE_MODE_BYTES_PER_PIXEL if wide else BYTES_PER_DECODED_PIXEL)
+    return child + here
 
 
 def layout_images(layout: Layout, profile: Profile) -> list[tuple[int, int]]:

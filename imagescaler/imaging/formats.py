@@ -9,9 +9,9 @@ import warnings
 from dataclasses import dataclass, field
 
 import pillow_heif
-import pillow_jxl  # noqa: F401 - registers the JPEG XL plugin with Pillow
 from PIL import Image, UnidentifiedImageError, features
 
+from imagescaler.imaging.jxl_decoder import decode_jxl
 from imagescaler.imaging.jxl_header import JxlHeader, is_jxl, read_jxl_header
 from imagescaler.imaging.structure import StructureLimits, check_structure
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, InvalidRequest, UnsupportedImage
@@ -20,6 +20,8 @@ from imagescaler.runtime.settings import GrpcServiceSettings
 # AVIF is Pillow's own (libavif, in Pillow's wheels since 11.2): allowed where it is there.
 _AVIF = ("AVIF",) if features.check("avif") else ()
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "HEIF", *_AVIF, "JXL")
+# What Pillow may open in this process: JPEG XL is decoded apart, in jxl_decoder's child.
+_PILLOW_OPENS = tuple(name for name in ALLOWED_FORMATS if name != "JXL")
 EXIF_ORIENTATION = 0x0112
 TIFF_ORIENTATION = 274
 _TRANSPOSED_ORIENTATIONS = frozenset({5, 6, 7, 8})
@@ -70,7 +72,11 @@ class Limits:
 
     @classmethod
     def from_settings(cls, settings: GrpcServiceSettings) -> Limits:
-        structure = StructureLimits(max_jpeg_scans=settings.max_jpeg_scans)
+        structure = StructureLimits(
+            max_jpeg_scans=settings.max_jpeg_scans,
+            jxl_cpu_base_seconds=settings.jxl_cpu_base_seconds,
+            jxl_cpu_seconds_per_megapixel=settings.jxl_cpu_seconds_per_megapixel,
+        )
         return cls(settings.max_image_bytes, settings.max_pixels, structure)
 
 
@@ -104,13 +110,13 @@ def configure_pillow(max_pixels: int) -> None:
 
 def open_image(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
     """Open `data` lazily (no pixels decoded) after checking format and limits. JPEG XL is the
-    exception: its plugin decodes on open, so its header is checked first (check_jxl)."""
+    exception: it is decoded here, in a child process under a CPU limit (open_jxl)."""
     check_byte_size(len(data), limits.max_bytes)
-    check_structure(data, limits.structure)
     if is_jxl(data):
-        check_jxl(data, limits)
+        return open_jxl(data, limits)
+    check_structure(data, limits.structure)
     try:
-        image = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
+        image = Image.open(io.BytesIO(data), formats=_PILLOW_OPENS)
     except UnidentifiedImageError:
         allowed_format = _sniff_allowed(data)
         if allowed_format is not None:
@@ -155,6 +161,18 @@ def check_jxl(data: bytes, limits: Limits) -> JxlHeader:
         )
     check_pixels(jxl.width, jxl.height, limits.max_pixels)
     return jxl
+
+
+def open_jxl(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
+    """A still JPEG XL within the limits from its header, then decoded by jxl_decoder; a
+    recompressed JPEG is given back as the JPEG, its structure checked like any JPEG's."""
+    jxl = check_jxl(data, limits)
+    image = decode_jxl(data, limits.structure.jxl_cpu_seconds(jxl.width * jxl.height))
+    if isinstance(image, bytes):
+        check_structure(image, limits.structure)
+        image = Image.open(io.BytesIO(image), formats=("JPEG",))
+    check_pixels(image.width, image.height, limits.max_pixels)
+    return image, ImageHeader("JXL", image.width, image.height, read_orientation(image))
 
 
 def jxl_image_header(jxl: JxlHeader) -> ImageHeader:

@@ -43,6 +43,12 @@ class JxlHeader:
     alpha: bool = False
     grey: bool = False
     icc: bool = False  # an ICC profile is embedded
+    extra_channels: int = 0  # alpha, depth, spot colours, ...
+
+    @property
+    def channels(self) -> int:
+        """The planes libjxl decodes: colour and every extra channel."""
+        return (1 if self.grey else 3) + self.extra_channels
 
     @property
     def mode(self) -> str:
@@ -120,14 +126,18 @@ def read_jxl_header(data: bytes) -> JxlHeader:
     depth = _bit_depth(bits)
     bits.flag()  # modular_16bit_buffers
     alpha = False
-    for _ in range(bits.u32(_EXTRA_CHANNELS)):
+    extra_channels = bits.u32(_EXTRA_CHANNELS)
+    for _ in range(extra_channels):
         alpha |= _extra_channel_is_alpha(bits)
     bits.flag()  # xyb_encoded
     grey = icc = False
     if not bits.flag():  # the colour encoding is not the default sRGB
         icc = bits.flag()  # the colour space is given all the same
         grey = bits.u32(_ENUM) == GREY
-    return JxlHeader(width, height, orientation, bits=depth, alpha=alpha, grey=grey, icc=icc)
+    return JxlHeader(
+        width, height, orientation, bits=depth, alpha=alpha, grey=grey, icc=icc,
+        extra_channels=extra_channels,
+    )  # fmt: skip
 
 
 def _bit_depth(bits: _Bits) -> int:

@@ -34,6 +34,7 @@ from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.processing import REDUCING_GAP, encode, letterbox
 from imagescaler.imaging.profiles import ImageOutput, Pad, Profile, TensorOutput
 from imagescaler.imaging.tensors import to_tensor
+from imagescaler.runtime.cancellation import raise_if_cancelled
 from imagescaler.runtime.memory_budget import MemoryBudget
 
 RESAMPLING = {
@@ -113,10 +114,12 @@ def _preprocess(
     exact = profile.fidelity == "exact"
     # Exact: decode RGB and convert, as PIL-based code does, not luma straight from the JPEG.
     decoded = decode(data, image, header, plan, gray and not exact)
+    raise_if_cancelled()  # checkpoints: a job whose caller has gone stops between stages
     working = to_working_mode(decoded, gray, manage_colour=not exact)
     if not gray and working.mode == "L":
         working = working.convert("RGB")  # an RGB profile gives 3 channels, gray input or not
     pixels = render(working, header, layout, profile)
+    raise_if_cancelled()
     geometry = Geometry(
         source_size=(header.stored_width, header.stored_height),
         orientation=header.orientation,

@@ -16,6 +16,7 @@ from imagescaler.imaging.decoding import decode
 from imagescaler.imaging.formats import ImageHeader, Limits, check_jxl, open_image
 from imagescaler.imaging.geometry import ResizePlan, ResizeSpec, plan_resize
 from imagescaler.imaging.jxl_header import is_jxl
+from imagescaler.runtime.cancellation import raise_if_cancelled
 from imagescaler.runtime.errors import InvalidRequest
 from imagescaler.runtime.memory_budget import MemoryBudget
 
@@ -107,6 +108,7 @@ def _process(
     clock = StageClock()
     with clock.stage("decode"):
         image = decode(data, image, header, plan, options.grayscale)
+    raise_if_cancelled()  # a job whose caller has gone stops here
     with clock.stage("grayscale" if options.grayscale else "colour"):
         image = to_working_mode(image, options.grayscale)
     if spec is not None and plan is not None:

@@ -35,6 +35,13 @@ class StructureLimits:
     max_png_chunks: int = 65_536
     max_frames: int = 1_000
     max_rle_pixels: int = 4_000_000
+    # JPEG XL's cost is in its decode tree, not its size: a CPU allowance instead of a count.
+    jxl_cpu_base_seconds: float = 2.0
+    jxl_cpu_seconds_per_megapixel: float = 0.5
+
+    def jxl_cpu_seconds(self, pixels: int) -> float:
+        """The CPU a JPEG XL of `pixels` pixels may take to decode (jxl_decoder.py)."""
+        return self.jxl_cpu_base_seconds + self.jxl_cpu_seconds_per_megapixel * pixels / 1e6
 
 
 def check_structure(data: bytes, limits: StructureLimits) -> None:

@@ -11,6 +11,7 @@
     ├── DownloadFailed         the URL could not be fetched (unreachable, non-2xx, too slow)
     ├── Overloaded             the work queue is full
     ├── ShuttingDown           draining before a stop: try another replica
+    ├── Cancelled              the caller went (cancelled, deadline passed): work stopped
     └── UpstreamError          a status passed on from a service further down
 
 This module never imports grpc: the pure image code raises these errors, and the
@@ -72,6 +73,10 @@ class ShuttingDown(ServiceError):
     reason = "shutting_down"
 
 
+class Cancelled(ServiceError):
+    reason = "cancelled"
+
+
 class UpstreamError(ServiceError):
     """A status and message from a downstream service, passed on unchanged."""
 
@@ -92,6 +97,7 @@ STATUS_BY_ERROR: dict[type[ServiceError], str] = {
     DownloadFailed: "FAILED_PRECONDITION",
     Overloaded: "RESOURCE_EXHAUSTED",
     ShuttingDown: "UNAVAILABLE",
+    Cancelled: "CANCELLED",
 }
 
 

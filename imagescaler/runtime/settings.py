@@ -120,6 +120,18 @@ class GrpcServiceSettings(ServiceSettings):
     max_jpeg_scans: int = Field(
         100, ge=1, description="most scans a progressive JPEG may have (each costs a full pass)"
     )
+    jxl_cpu_base_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="CPU seconds any JPEG XL decode may take, before the per-pixel part "
+        "(decodes happen in the image service; the API reads headers only)",
+    )
+    jxl_cpu_seconds_per_megapixel: float = Field(
+        0.5,
+        gt=0,
+        description="CPU seconds a JPEG XL decode may take per megapixel, on top of the base; "
+        "its child process is killed past that and the image refused",
+    )
     max_calls_in_flight: int = Field(
         16,
         ge=1,

@@ -7,6 +7,7 @@ import threading
 
 from image_service.worker_pool import WorkerPool
 from imagescaler.runtime.errors import Overloaded
+from tests.support.waiting import wait_until
 
 
 def test_excess_work_is_refused_at_once_and_the_rest_completes() -> None:
@@ -37,3 +38,28 @@ def test_capacity_frees_when_jobs_end() -> None:
         return values
 
     assert asyncio.run(scenario()) == [0, 1, 2]
+
+
+def test_heavy_jobs_leave_one_worker_to_the_rest() -> None:
+    """Two workers: while one heavy job runs, a second waits for it, and light jobs pass."""
+    release = threading.Event()
+    started: list[str] = []
+
+    def heavy(name: str) -> str:
+        started.append(name)
+        release.wait(10)
+        return name
+
+    async def scenario() -> list[str]:
+        pool = WorkerPool(workers=2, queue_depth=4)
+        first = asyncio.ensure_future(pool.run(heavy, "first", heavy=True))
+        await asyncio.to_thread(wait_until, lambda: started == ["first"], 10, "first starting")
+        second = asyncio.ensure_future(pool.run(heavy, "second", heavy=True))
+        light = await pool.run(str.upper, "light")  # served while both heavy jobs are in
+        assert started == ["first"], "the second heavy job started beside the first"
+        release.set()
+        results = [light, *await asyncio.gather(first, second)]
+        pool.shutdown()
+        return results
+
+    assert asyncio.run(scenario()) == ["LIGHT", "first", "second"]

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pillow_heif
+import pillow_jxl  # noqa: F401 - Pillow's JPEG XL writer, for samples (the service decodes apart)
 import pytest
 from PIL import Image
 
