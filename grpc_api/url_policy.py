@@ -20,6 +20,7 @@ _ASCII_HOST = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
 NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
 NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")
 IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 (SIIT)
 
 
 @dataclass(frozen=True)
@@ -127,11 +128,11 @@ class AddressPolicy:
 
 
 def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv4-mapped, IPv4-compatible, NAT64 (64:ff9b::/96), 6to4 or
-    Teredo (the client's) address reaches, or None."""
+    """The IPv4 address an IPv4-mapped, IPv4-translated (::ffff:0:a.b.c.d), IPv4-compatible,
+    NAT64 (64:ff9b::/96), 6to4 or Teredo (the client's) address reaches, or None."""
     if ip.ipv4_mapped is not None:
         return ip.ipv4_mapped
-    if ip in NAT64_WELL_KNOWN or (ip in IPV4_COMPATIBLE and int(ip) > 1):
+    if ip in NAT64_WELL_KNOWN or ip in IPV4_TRANSLATED or (ip in IPV4_COMPATIBLE and int(ip) > 1):
         return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     if ip.sixtofour is not None:
         return ip.sixtofour

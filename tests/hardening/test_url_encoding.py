@@ -94,6 +94,8 @@ def test_what_cannot_be_encoded_is_refused_clearly(url: str) -> None:
         ("64:ff9b::7f00:1", "127.0.0.1"),  # NAT64, well-known prefix
         ("64:ff9b::a9fe:a9fe", "169.254.169.254"),
         ("64:ff9b:1::a00:1", "a local-use NAT64"),  # RFC 8215: refused whole
+        ("::ffff:0:127.0.0.1", "127.0.0.1"),  # IPv4-translated (RFC 2765), round 3
+        ("::ffff:0:a9fe:a9fe", "169.254.169.254"),
         ("2002:7f00:1::1", "127.0.0.1"),  # 6to4
         ("2002:a00:1::1", "10.0.0.1"),
         ("2001:0:4136:e378:8000:63bf:80ff:fffe", "127.0.0.1"),  # Teredo, client 127.0.0.1
@@ -107,6 +109,7 @@ def test_ipv6_addresses_that_carry_ipv4_are_judged_by_the_ipv4(address: str, ins
 def test_nat64_and_6to4_of_a_public_address_are_allowed_teredo_never() -> None:
     assert AddressPolicy().refusal("64:ff9b::5db8:d822") is None  # 93.184.216.34
     assert AddressPolicy().refusal("2002:5db8:d822::1") is None
+    assert AddressPolicy().refusal("::ffff:0:93.184.216.34") is None
     # Teredo of a public client address: still refused, as 2001::/32 is not public.
     assert AddressPolicy().refusal("2001:0:4136:e378:8000:63bf:a247:2ddd") is not None
 
