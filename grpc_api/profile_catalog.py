@@ -42,8 +42,9 @@ class ProfileCatalog:
         """The profile called `name` ("" is default), or UnknownProfile naming the known ones."""
         profile = self._profiles.get(name or DEFAULT)
         if profile is None:
+            shown = name if len(name) <= 100 else f"{name[:100]}... ({len(name)} characters)"
             raise UnknownProfile(
-                f"there is no profile {name!r}; known profiles: {', '.join(self._profiles)}"
+                f"there is no profile {shown!r}; known profiles: {', '.join(self._profiles)}"
             )
         return profile
 
