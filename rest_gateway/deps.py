@@ -12,6 +12,7 @@ from rest_gateway.auth import AuthError
 from rest_gateway.errors import GatewayError
 from rest_gateway.identity import Identity
 from rest_gateway.observability import HttpMetrics
+from rest_gateway.profile_outputs import ProfileOutputs
 from rest_gateway.scaler_api_client import ScalerApiClient
 
 bearer_token = OAuth2PasswordBearer(tokenUrl="/v1/token", auto_error=False)
@@ -27,6 +28,11 @@ def get_api(request: Request) -> ScalerApiClient:
     return api
 
 
+def get_profile_outputs(request: Request) -> ProfileOutputs:
+    outputs: ProfileOutputs = request.app.state.profile_outputs
+    return outputs
+
+
 def get_metrics(request: Request) -> HttpMetrics:
     metrics: HttpMetrics = request.app.state.metrics
     return metrics
@@ -35,6 +41,7 @@ def get_metrics(request: Request) -> HttpMetrics:
 IdentityDep = Annotated[Identity, Depends(get_identity)]
 ApiDep = Annotated[ScalerApiClient, Depends(get_api)]
 MetricsDep = Annotated[HttpMetrics, Depends(get_metrics)]
+ProfileOutputsDep = Annotated[ProfileOutputs, Depends(get_profile_outputs)]
 TokenDep = Annotated[str | None, Depends(bearer_token)]
 
 

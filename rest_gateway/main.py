@@ -29,6 +29,7 @@ from rest_gateway.limits import (
     subject_or_address,
 )
 from rest_gateway.observability import HttpMetrics, ObservingMiddleware
+from rest_gateway.profile_outputs import ProfileOutputs
 from rest_gateway.request_id import RequestIdMiddleware
 from rest_gateway.response_headers import ResponseHeadersMiddleware
 from rest_gateway.routes import health, images, page, preprocessing, tokens
@@ -93,6 +94,7 @@ def create_app(
     )
     app.state.identity = identity
     app.state.api = api
+    app.state.profile_outputs = ProfileOutputs(api)
     app.state.metrics = metrics
     app.state.registry = registry
     app.state.limiter = limiter

@@ -12,9 +12,8 @@ from fastapi.responses import JSONResponse
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.tensors import npy_header
-from rest_gateway.errors import GatewayError
-
-NPY = "application/x-npy"
+from rest_gateway.negotiation import negotiate_or_406
+from rest_gateway.profile_outputs import JSON, NPY
 
 
 def geometry_of(message: pre_pb.Geometry) -> Geometry:
@@ -43,7 +42,8 @@ def geometry_dict(message: pre_pb.Geometry) -> dict[str, Any]:
 
 
 def preprocess_response(reply: pre_pb.PreprocessReply, accept: str, api_ms: float) -> Response:
-    """JSON when asked for; else the image for image profiles, a .npy for tensor profiles."""
+    """The image (image profiles) or a .npy (tensor profiles) by default, JSON when Accept
+    prefers it; 406 when Accept allows neither (the route checks that before the call too)."""
     geometry = geometry_dict(reply.geometry)
     headers = {
         "X-Imagescaler-Profile": reply.profile,
@@ -51,18 +51,13 @@ def preprocess_response(reply: pre_pb.PreprocessReply, accept: str, api_ms: floa
         "Server-Timing": f"api;dur={api_ms:.1f}",
     }
     is_tensor = reply.WhichOneof("output") == "tensor"
-    if "application/json" in accept:
+    offers = [NPY if is_tensor else reply.image.media_type, JSON]
+    if negotiate_or_406(accept, offers, f"profile {reply.profile}") == JSON:
         return JSONResponse(json_body(reply, geometry, is_tensor), headers=headers)
     if not is_tensor:
         width, height = geometry["output_size"]
         headers |= {"X-Image-Width": str(width), "X-Image-Height": str(height)}
         return Response(reply.image.data, media_type=reply.image.media_type, headers=headers)
-    if accept and not any(kind in accept for kind in (NPY, "*/*")):
-        raise GatewayError(
-            406,
-            "not_acceptable",
-            f"profile {reply.profile} gives a tensor: accept {NPY} or application/json",
-        )
     tensor = reply.tensor
     header = npy_header(tuple(tensor.shape), tensor.dtype)
     return Response(header + tensor.data, media_type=NPY, headers=headers)

@@ -200,8 +200,12 @@ PREPROCESS_HEADERS = {
 }
 PREPROCESS_SUCCESS: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "The image (image profiles), a .npy (tensor profiles) or JSON",
+        "description": "The image (image profiles), a .npy (tensor profiles) or JSON. "
+        "Accept is negotiated before any work (RFC 9110): `*/*` or none gives the profile's "
+        "own type, `application/json` the JSON below, anything else 406.",
         "content": {
+            # First, so Swagger UI's "Try it out" sends `*/*`: right for every profile.
+            "*/*": {"schema": {"type": "string", "format": "binary"}},
             **{
                 media: {"schema": {"type": "string", "format": "binary"}}
                 for media in ("image/jpeg", "image/png", "image/webp", "application/x-npy")

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from rest_gateway.deps import ApiDep, CallerDep, MetricsDep, admit
+from rest_gateway.deps import ApiDep, CallerDep, MetricsDep, ProfileOutputsDep, admit
 from rest_gateway.image_body import read_image_body
 from rest_gateway.limits import rate_limited
+from rest_gateway.negotiation import negotiate_or_406
 from rest_gateway.preprocess_responses import preprocess_response
 from rest_gateway.schemas import (
     INSPECT_EXAMPLE,
@@ -41,6 +42,8 @@ async def preprocess(
     caller: CallerDep,
     api: ApiDep,
     metrics: MetricsDep,
+    *,
+    outputs: ProfileOutputsDep,
     profile: ProfileName = "default",
 ) -> Response:
     """The image as multipart field `file`, or JSON `{"url": "https://..."}`. Image profiles
@@ -49,9 +52,13 @@ async def preprocess(
     "geometry", "shape", "dtype", "data"}` with the data in base64. Every answer carries
     `X-Imagescaler-Profile` (name@version#hash) and `X-Imagescaler-Geometry` (JSON)."""
     admit(caller, metrics)
+    accept = request.headers.get("accept", "")
+    offers = await outputs.offers(profile)
+    if offers is not None:  # negotiated before the upload is read and any pixel work
+        negotiate_or_406(accept, offers, f"profile {profile}")
     content, url = await read_image_body(request)
     reply, api_ms = await api.preprocess(content, url, profile)
-    return preprocess_response(reply, request.headers.get("accept", ""), api_ms)
+    return preprocess_response(reply, accept, api_ms)
 
 
 @router.get(

@@ -78,6 +78,28 @@ def test_a_tensor_cannot_be_had_as_an_image(http: httpx.Client) -> None:
     assert "application/x-npy" in reply.json()["detail"]
 
 
+def test_accept_is_negotiated_before_the_upload_is_read(http: httpx.Client) -> None:
+    """Not an image, and an Accept the profile cannot meet: 406, so the upload never reached
+    the API (which would have answered 415)."""
+    reply = http.post(
+        "/v1/preprocess",
+        params={"profile": "yolo-640"},
+        files={"file": ("x.jpg", b"not an image", "image/jpeg")},
+        headers={"Accept": "image/png, application/json;q=0"},
+    )
+    assert reply.status_code == 406, reply.text
+    assert reply.json()["detail"] == (
+        "profile yolo-640 gives application/x-npy or application/json; Accept allows neither"
+    )
+
+
+def test_accept_weights_and_case_are_honoured(http: httpx.Client) -> None:
+    not_json = upload(http, "imagenet-224", "application/json;q=0, */*")
+    assert not_json.headers["content-type"] == "application/x-npy"
+    upper = upload(http, "imagenet-224", "Application/JSON")
+    assert upper.status_code == 200 and upper.json()["shape"] == [3, 224, 224]
+
+
 def test_an_unknown_profile_is_404_naming_the_known_ones(http: httpx.Client) -> None:
     reply = upload(http, "resnet-9000")
     assert reply.status_code == 404 and reply.json()["error"] == "unknown_profile"

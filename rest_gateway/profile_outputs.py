@@ -1,0 +1,44 @@
+"""What each profile answers with (an image type or a .npy, or JSON), known before the call.
+
+Read from the API's ListProfiles and kept; a name not seen is looked up again (at most once
+per REFRESH_SECONDS, so unknown names cannot turn into a stream of ListProfiles calls), and
+a name still unknown is left to the API, which answers 404 naming the known ones."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from rest_gateway.scaler_api_client import MEDIA_TYPES, ScalerApiClient
+
+NPY = "application/x-npy"
+JSON = "application/json"
+DEFAULT_PROFILE = "default"
+REFRESH_SECONDS = 10.0
+
+
+class ProfileOutputs:
+    def __init__(self, api: ScalerApiClient) -> None:
+        self._api = api
+        self._offers: dict[str, list[str]] = {}
+        self._refreshed = -REFRESH_SECONDS
+
+    async def offers(self, profile: str) -> list[str] | None:
+        """The media types `profile` can answer with, its default first; None if unknown."""
+        name = profile or DEFAULT_PROFILE
+        if name not in self._offers and time.monotonic() - self._refreshed >= REFRESH_SECONDS:
+            await self._refresh()
+        return self._offers.get(name)
+
+    async def _refresh(self) -> None:
+        self._refreshed = time.monotonic()
+        listed = await self._api.list_profiles()
+        self._offers = {p.name: offers_of(json.loads(p.spec_json)) for p in listed.profiles}
+
+
+def offers_of(spec: dict[str, object]) -> list[str]:
+    output = spec.get("output")
+    assert isinstance(output, dict)
+    if output.get("kind") == "tensor":
+        return [NPY, JSON]
+    return [MEDIA_TYPES[str(output.get("format", "jpeg")).upper()], JSON]
