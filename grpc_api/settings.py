@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BeforeValidator, ByteSize, Field, field_validator
+from pydantic import BeforeValidator, ByteSize, Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from imagescaler.imaging.profiles import load_profiles
@@ -116,3 +116,13 @@ class ApiSettings(GrpcServiceSettings):
         if path is not None:
             load_profiles(path)  # a mistake stops the service, naming profile and field
         return path
+
+    @model_validator(mode="after")
+    def _profiles_fit(self) -> ApiSettings:
+        """A profile whose output the limits could never let through stops the service."""
+        if self.profiles_file is not None:
+            for profile in load_profiles(self.profiles_file).values():
+                problem = profile.output_problem(self.max_pixels, self.max_message_bytes)
+                if problem is not None:
+                    raise ValueError(f"profiles file {self.profiles_file}: {problem}")
+        return self

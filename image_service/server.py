@@ -27,7 +27,7 @@ async def create_server(
     limits = Limits.from_settings(settings)
     budget = MemoryBudget(settings.decode_memory_budget)
     metrics = ImageMetrics(registry, "image-service")
-    servicer = ImageServiceServicer(pool, limits, budget, metrics)
+    servicer = ImageServiceServicer(pool, limits, budget, settings.max_message_bytes, metrics)
 
     def add_servicers(server: Any) -> list[str]:
         image_grpc.add_ImageServiceServicer_to_server(servicer, server)

@@ -49,9 +49,11 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
         pool: WorkerPool,
         limits: Limits,
         budget: MemoryBudget,
+        max_reply_bytes: int,
         metrics: ImageMetrics | None = None,
     ) -> None:
         self._pool = pool
+        self._max_reply_bytes = max_reply_bytes
         self._limits = limits
         self._budget = budget
         self._metrics = metrics
@@ -77,7 +79,9 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
     ) -> pre_pb.PreprocessReply:
         if not request.image:
             raise InvalidRequest("no image: the job carries no image bytes")
-        profile = profile_from_job(request.profile_json)
+        profile = profile_from_job(
+            request.profile_json, self._limits.max_pixels, self._max_reply_bytes
+        )
         annotate(bytes_in=len(request.image), profile=profile.name)
         result = await self._pool.run(
             preprocess,

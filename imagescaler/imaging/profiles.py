@@ -167,7 +167,42 @@ class Profile(_Frozen):
     def is_tensor(self) -> bool:
         return isinstance(self.output, TensorOutput)
 
+    @property
+    def largest_output(self) -> tuple[int, int]:
+        """The largest width and height any image can come out at."""
+        size = self.size
+        if isinstance(size, ShortestEdge):
+            return size.crop
+        return size.width, size.height
 
+    @property
+    def largest_tensor_bytes(self) -> int:
+        """The bytes of the largest tensor the profile makes (0 for image profiles, whose
+        encoded size the pixels do not bound usefully)."""
+        output = self.output
+        if not isinstance(output, TensorOutput):
+            return 0
+        width, height = self.largest_output
+        channels = 1 if self.colour == "L" else 3
+        return width * height * channels * _DTYPE_BYTES[output.dtype]
+
+    def output_problem(self, max_pixels: int, max_bytes: int) -> str | None:
+        """Why this profile's output could not be made or sent within the limits, or None."""
+        width, height = self.largest_output
+        if width * height > max_pixels:
+            return (
+                f"profile {self.name}'s output of {width}x{height} is over the limit of "
+                f"{max_pixels / 1e6:.1f} megapixels"
+            )
+        if self.largest_tensor_bytes > max_bytes:
+            return (
+                f"profile {self.name}'s tensor can be {self.largest_tensor_bytes} bytes, over "
+                f"the message limit of {max_bytes} bytes"
+            )
+        return None
+
+
+_DTYPE_BYTES = {"uint8": 1, "float16": 2, "float32": 4}
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

@@ -65,6 +65,17 @@ def test_a_bad_profiles_file_stops_the_api_naming_the_profile_and_field(tmp_path
     assert "profile 'mine': size.cover.width" in result.stderr
 
 
+def test_a_profile_whose_tensor_cannot_be_sent_stops_the_api(tmp_path: Path) -> None:
+    big = tmp_path / "profiles.toml"
+    big.write_text(
+        "[profiles.big]\nversion = 1\nsize = { rule = 'stretch', width = 4096, height = 4096 }"
+        "\noutput = { kind = 'tensor' }\n"
+    )
+    result = run("api", "--profiles-file", str(big))
+    assert result.returncode != 0 and "invalid configuration" in result.stderr
+    assert "profile big's tensor can be 201326592 bytes, over the message limit" in result.stderr
+
+
 def test_readme_configuration_table_matches_the_settings() -> None:
     readme = (ROOT / "README.md").read_text()
     assert replace_in(readme) == readme, (
