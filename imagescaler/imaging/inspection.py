@@ -15,6 +15,7 @@ from imagescaler.imaging.formats import (
     open_image,
 )
 from imagescaler.imaging.jxl_header import is_jxl
+from imagescaler.imaging.structure import gif_frames
 
 _BITS_BY_MODE = {"1": 1, "I;16": 16, "I;16B": 16, "I;16L": 16, "I": 32, "F": 32}
 
@@ -57,10 +58,16 @@ def inspect_image(data: bytes, limits: Limits) -> ImageFacts:
             orientation=header.orientation,
             mode=image.mode,
             bit_depth=_bit_depth(image, data),
-            frames=int(getattr(image, "n_frames", 1)),
+            frames=_frames(image, data, limits),
             icc_profile=bool(image.info.get("icc_profile")),
             bytes=len(data),
         )
+
+
+def _frames(image: Image.Image, data: bytes, limits: Limits) -> int:
+    if image.format == "GIF":
+        return gif_frames(data, limits.structure)  # Pillow's n_frames walks them in Python
+    return int(getattr(image, "n_frames", 1))
 
 
 def _bit_depth(image: Image.Image, data: bytes) -> int:

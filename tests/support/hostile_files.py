@@ -145,5 +145,15 @@ def gif_grown_by_first_frame(width: int, height: int) -> bytes:
     return screen + descriptor + image_data + b"\x3b"
 
 
+def gif_of_tiny_parts(frames: int = 1, sub_blocks: int = 1) -> bytes:
+    """A 64x64 GIF of `frames` 1x1 frames, the first one's data split into `sub_blocks`
+    one-byte sub-blocks (encoders write 255-byte ones): each part costs Pillow a Python loop."""
+    screen = b"GIF89a" + struct.pack("<HHBBB", 64, 64, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    descriptor = b"\x2c" + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
+    first = descriptor + b"\x02\x02\x44\x01" + b"\x01\x00" * (sub_blocks - 1) + b"\x00"
+    other = b"\x21\xf9\x04\x00\x01\x00\x00\x00" + descriptor + b"\x02\x02\x44\x01\x00"
+    return screen + first + other * (frames - 1) + b"\x3b"
+
+
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
