@@ -50,14 +50,6 @@ class ImageServiceClient(UpstreamClient):
     peer = "image service"
     reason_prefix = "image_service"
 
-    async def process(self, image: bytes, fields: image_pb.ProcessRequest) -> image_pb.ProcessReply:
-        """ImageService.Process of `image` with `fields` (everything but the image); a failure
-        becomes an UpstreamError with the same status."""
-        reply: image_pb.ProcessReply = await self.call(
-            self._method("Process", image_pb.ProcessReply), with_image(fields, image)
-        )
-        return reply
-
     async def preprocess(self, image: bytes, profile_json: str) -> pre_pb.PreprocessReply:
         """ImageService.Preprocess; the reply is passed on to the caller as it is."""
         fields = image_pb.PreprocessJob(profile_json=profile_json)

@@ -7,13 +7,13 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from grpc_api.download import Downloader
+from grpc_api.image_scaler import SERVICE_NAME as SCALER
+from grpc_api.image_scaler import ImageScalerServicer
 from grpc_api.image_service_client import ImageServiceClient
 from grpc_api.image_sources import ImageSources
 from grpc_api.preprocessor import SERVICE_NAME as PREPROCESSOR
 from grpc_api.preprocessor import PreprocessorServicer
-from grpc_api.profile_catalog import ProfileCatalog
-from grpc_api.servicer import SERVICE_NAME as SCALER
-from grpc_api.servicer import ImageScalerServicer
+from grpc_api.profile_catalog import ProfileCatalog, default_from_settings
 from grpc_api.settings import ApiSettings
 from grpc_api.url_policy import AddressPolicy
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
@@ -43,12 +43,13 @@ async def create_server(
     )
     metrics = ImageMetrics(registry, "api")
     sources = ImageSources(downloader, metrics)
-    scaler = ImageScalerServicer(settings, sources, images, metrics)
+    limits = Limits.from_settings(settings)
+    scaler = ImageScalerServicer(default_from_settings(settings), limits, sources, images, metrics)
     preprocessor = PreprocessorServicer(
         ProfileCatalog.from_settings(settings),
         sources,
         images,
-        Limits.from_settings(settings),
+        limits,
         stream_window=settings.stream_window,
         stream_reply_bytes=settings.stream_reply_bytes,
     )

@@ -25,29 +25,15 @@ _sym_db = _symbol_database.Default()
 from grpc_stubs import preprocess_v1_pb2 as grpc__stubs_dot_preprocess__v1__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!grpc_stubs/image_service_v1.proto\x12\x14imagescaler.image.v1\x1a\x1egrpc_stubs/preprocess_v1.proto\"i\n\x06Resize\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12.\n\x04mode\x18\x03 \x01(\x0e\x32 .imagescaler.image.v1.ResizeMode\x12\x10\n\x08\x66ill_rgb\x18\x04 \x01(\r\"L\n\x06Output\x12\x31\n\x06\x66ormat\x18\x01 \x01(\x0e\x32!.imagescaler.image.v1.ImageFormat\x12\x0f\n\x07quality\x18\x02 \x01(\r\"\x8e\x01\n\x0eProcessRequest\x12\r\n\x05image\x18\x01 \x01(\x0c\x12,\n\x06resize\x18\x02 \x01(\x0b\x32\x1c.imagescaler.image.v1.Resize\x12\x11\n\tgrayscale\x18\x03 \x01(\x08\x12,\n\x06output\x18\x04 \x01(\x0b\x32\x1c.imagescaler.image.v1.Output\"]\n\tImageInfo\x12\r\n\x05width\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\r\x12\x31\n\x06\x66ormat\x18\x03 \x01(\x0e\x32!.imagescaler.image.v1.ImageFormat\"\xa3\x01\n\x0cProcessReply\x12\r\n\x05image\x18\x01 \x01(\x0c\x12/\n\x06result\x18\x02 \x01(\x0b\x32\x1f.imagescaler.image.v1.ImageInfo\x12/\n\x06source\x18\x03 \x01(\x0b\x32\x1f.imagescaler.image.v1.ImageInfo\x12\x0e\n\x06scaled\x18\x04 \x01(\x08\x12\x12\n\ngrayscaled\x18\x05 \x01(\x08\"4\n\rPreprocessJob\x12\r\n\x05image\x18\x01 \x01(\x0c\x12\x14\n\x0cprofile_json\x18\x02 \x01(\t*\x83\x01\n\nResizeMode\x12\x1b\n\x17RESIZE_MODE_UNSPECIFIED\x10\x00\x12\x17\n\x13RESIZE_MODE_STRETCH\x10\x01\x12\x13\n\x0fRESIZE_MODE_FIT\x10\x02\x12\x15\n\x11RESIZE_MODE_COVER\x10\x03\x12\x13\n\x0fRESIZE_MODE_PAD\x10\x04*\xf6\x01\n\x0bImageFormat\x12\x1c\n\x18IMAGE_FORMAT_UNSPECIFIED\x10\x00\x12\x15\n\x11IMAGE_FORMAT_JPEG\x10\x01\x12\x14\n\x10IMAGE_FORMAT_PNG\x10\x02\x12\x15\n\x11IMAGE_FORMAT_WEBP\x10\x03\x12\x14\n\x10IMAGE_FORMAT_GIF\x10\x04\x12\x14\n\x10IMAGE_FORMAT_BMP\x10\x05\x12\x15\n\x11IMAGE_FORMAT_TIFF\x10\x06\x12\x15\n\x11IMAGE_FORMAT_HEIF\x10\x07\x12\x15\n\x11IMAGE_FORMAT_AVIF\x10\x08\x12\x14\n\x10IMAGE_FORMAT_JXL\x10\t2\xc2\x01\n\x0cImageService\x12S\n\x07Process\x12$.imagescaler.image.v1.ProcessRequest\x1a\".imagescaler.image.v1.ProcessReply\x12]\n\nPreprocess\x12#.imagescaler.image.v1.PreprocessJob\x1a*.imagescaler.preprocess.v1.PreprocessReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!grpc_stubs/image_service_v1.proto\x12\x14imagescaler.image.v1\x1a\x1egrpc_stubs/preprocess_v1.proto\"4\n\rPreprocessJob\x12\r\n\x05image\x18\x01 \x01(\x0c\x12\x14\n\x0cprofile_json\x18\x02 \x01(\t2m\n\x0cImageService\x12]\n\nPreprocess\x12#.imagescaler.image.v1.PreprocessJob\x1a*.imagescaler.preprocess.v1.PreprocessReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'grpc_stubs.image_service_v1_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESIZEMODE']._serialized_start=737
-  _globals['_RESIZEMODE']._serialized_end=868
-  _globals['_IMAGEFORMAT']._serialized_start=871
-  _globals['_IMAGEFORMAT']._serialized_end=1117
-  _globals['_RESIZE']._serialized_start=91
-  _globals['_RESIZE']._serialized_end=196
-  _globals['_OUTPUT']._serialized_start=198
-  _globals['_OUTPUT']._serialized_end=274
-  _globals['_PROCESSREQUEST']._serialized_start=277
-  _globals['_PROCESSREQUEST']._serialized_end=419
-  _globals['_IMAGEINFO']._serialized_start=421
-  _globals['_IMAGEINFO']._serialized_end=514
-  _globals['_PROCESSREPLY']._serialized_start=517
-  _globals['_PROCESSREPLY']._serialized_end=680
-  _globals['_PREPROCESSJOB']._serialized_start=682
-  _globals['_PREPROCESSJOB']._serialized_end=734
-  _globals['_IMAGESERVICE']._serialized_start=1120
-  _globals['_IMAGESERVICE']._serialized_end=1314
+  _globals['_PREPROCESSJOB']._serialized_start=91
+  _globals['_PREPROCESSJOB']._serialized_end=143
+  _globals['_IMAGESERVICE']._serialized_start=145
+  _globals['_IMAGESERVICE']._serialized_end=254
 # @@protoc_insertion_point(module_scope)

@@ -35,11 +35,6 @@ class ImageServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.Process = channel.unary_unary(
-                '/imagescaler.image.v1.ImageService/Process',
-                request_serializer=grpc__stubs_dot_image__service__v1__pb2.ProcessRequest.SerializeToString,
-                response_deserializer=grpc__stubs_dot_image__service__v1__pb2.ProcessReply.FromString,
-                _registered_method=True)
         self.Preprocess = channel.unary_unary(
                 '/imagescaler.image.v1.ImageService/Preprocess',
                 request_serializer=grpc__stubs_dot_image__service__v1__pb2.PreprocessJob.SerializeToString,
@@ -49,13 +44,6 @@ class ImageServiceStub:
 
 class ImageServiceServicer:
     """Missing associated documentation comment in .proto file."""
-
-    def Process(self, request, context):
-        """Decode, orient, optionally scale and grayscale, and encode one image.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
 
     def Preprocess(self, request, context):
         """One image through a profile the API sends in full; the reply is the public one, which
@@ -68,11 +56,6 @@ class ImageServiceServicer:
 
 def add_ImageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Process': grpc.unary_unary_rpc_method_handler(
-                    servicer.Process,
-                    request_deserializer=grpc__stubs_dot_image__service__v1__pb2.ProcessRequest.FromString,
-                    response_serializer=grpc__stubs_dot_image__service__v1__pb2.ProcessReply.SerializeToString,
-            ),
             'Preprocess': grpc.unary_unary_rpc_method_handler(
                     servicer.Preprocess,
                     request_deserializer=grpc__stubs_dot_image__service__v1__pb2.PreprocessJob.FromString,
@@ -88,33 +71,6 @@ def add_ImageServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ImageService:
     """Missing associated documentation comment in .proto file."""
-
-    @staticmethod
-    def Process(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/imagescaler.image.v1.ImageService/Process',
-            grpc__stubs_dot_image__service__v1__pb2.ProcessRequest.SerializeToString,
-            grpc__stubs_dot_image__service__v1__pb2.ProcessReply.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
 
     @staticmethod
     def Preprocess(request,

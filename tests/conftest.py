@@ -12,6 +12,7 @@ from grpc_api.settings import ApiSettings
 from image_service.server import create_server as create_image_service
 from image_service.settings import ImageServiceSettings
 from imagescaler.runtime.grpc_server import RunningServer
+from tests.support.decode_spy import spy_on_decodes
 from tests.support.loop import LoopThread
 from tests.support.servers import LocalHttpServer, ScaleClient, server_starter
 
@@ -96,3 +97,9 @@ def http_server() -> Iterator[LocalHttpServer]:
     server = LocalHttpServer()
     yield server
     server.close()
+
+
+@pytest.fixture
+def no_decode(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The decodes made during the test (tests/support/decode_spy.py); [] means none."""
+    return spy_on_decodes(monkeypatch)

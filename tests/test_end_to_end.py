@@ -11,6 +11,7 @@ from PIL import Image
 
 from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.images import encode, open_bytes, shared_image
+from tests.support.scaling import default_job
 from tests.support.servers import LocalHttpServer, Route, ScaleClient
 
 PHOTO = "hotdog_1400x1316.jpg"
@@ -149,24 +150,22 @@ def test_server_keeps_serving_after_errors(client: ScaleClient) -> None:
 
 
 def test_image_service_reports_what_came_out(image_service: RunningServer) -> None:
-    from grpc_stubs import image_service_v1_pb2 as pb
     from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 
+    job = default_job(
+        shared_image("bird_1920x1080.jpg"),
+        target=(640, 480),
+        resize_mode="fit",
+        output_format="webp",
+        quality=80,
+    )
     with grpc.insecure_channel(f"127.0.0.1:{image_service.port}") as channel:
-        stub = pb_grpc.ImageServiceStub(channel)
-        reply = stub.Process(
-            pb.ProcessRequest(
-                image=shared_image("bird_1920x1080.jpg"),
-                resize=pb.Resize(width=640, height=480, mode=pb.RESIZE_MODE_FIT),
-                grayscale=True,
-                output=pb.Output(format=pb.IMAGE_FORMAT_WEBP, quality=80),
-            )
-        )
-    assert (reply.result.width, reply.result.height) == (640, 360)
-    assert reply.result.format == pb.IMAGE_FORMAT_WEBP
-    assert (reply.source.width, reply.source.height) == (1920, 1080)
-    assert reply.scaled and reply.grayscaled
-    assert open_bytes(reply.image).format == "WEBP"
+        reply = pb_grpc.ImageServiceStub(channel).Preprocess(job)
+    assert tuple(reply.geometry.output_size) == (640, 360)
+    assert tuple(reply.geometry.upright_size) == (1920, 1080)
+    assert not reply.geometry.margin_skipped and reply.image.media_type == "image/webp"
+    image = open_bytes(reply.image.data)
+    assert (image.format, image.size) == ("WEBP", (640, 360))
 
 
 def test_health_and_reflection(api: RunningServer, image_service: RunningServer) -> None:

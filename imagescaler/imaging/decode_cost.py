@@ -11,12 +11,12 @@ from PIL import Image
 
 from imagescaler.imaging.decoding import stored_size_needed
 from imagescaler.imaging.formats import ImageHeader, Limits
-from imagescaler.imaging.geometry import ResizePlan
 from imagescaler.imaging.jpeg_decoder import DIRECT_MODES
 from imagescaler.imaging.jxl_header import JxlHeader
 from imagescaler.imaging.layout import Layout
 from imagescaler.imaging.png_decoder import libvips_mode, shrunk_size
 from imagescaler.imaging.profiles import Profile, TensorOutput
+from imagescaler.imaging.resize_plan import ResizePlan
 from imagescaler.runtime.errors import ImageTooLarge
 from imagescaler.runtime.memory_budget import MemoryBudget
 

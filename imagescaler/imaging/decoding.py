@@ -8,9 +8,9 @@ from PIL import Image
 
 from imagescaler.imaging.colour import wants_colour_management
 from imagescaler.imaging.formats import ImageHeader
-from imagescaler.imaging.geometry import ResizePlan
 from imagescaler.imaging.jpeg_decoder import DIRECT_MODES, decode_jpeg
 from imagescaler.imaging.png_decoder import decode_png, libvips_mode
+from imagescaler.imaging.resize_plan import ResizePlan
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge
 
 _ORIENTATION_TRANSPOSE: dict[int, Image.Transpose] = {

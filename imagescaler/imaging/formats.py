@@ -168,11 +168,13 @@ def open_jxl(data: bytes, limits: Limits) -> tuple[Image.Image, ImageHeader]:
     recompressed JPEG is given back as the JPEG, its structure checked like any JPEG's."""
     jxl = check_jxl(data, limits)
     image = decode_jxl(data, limits.structure.jxl_cpu_seconds(jxl.width * jxl.height))
+    orientation = 1  # libjxl applied the codestream's; an Exif box's is ignored, as specified
     if isinstance(image, bytes):
         check_structure(image, limits.structure)
         image = Image.open(io.BytesIO(image), formats=("JPEG",))
+        orientation = read_orientation(image)  # the JPEG's own, which its codestream carries
     check_pixels(image.width, image.height, limits.max_pixels)
-    return image, ImageHeader("JXL", image.width, image.height, read_orientation(image))
+    return image, ImageHeader("JXL", image.width, image.height, orientation)
 
 
 def jxl_image_header(jxl: JxlHeader) -> ImageHeader:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from imagescaler.imaging.geometry import Box, centre_crop, fit_inside, within_margin
 from imagescaler.imaging.profiles import Cover, Fit, Pad, Profile, ShortestEdge, Stretch
+from imagescaler.imaging.resize_plan import Box, centre_crop, fit_inside, within_margin
 
 Size = tuple[int, int]
 

@@ -6,7 +6,7 @@ package (no gRPC), so both see the same pixels for the same profile reference.""
 from __future__ import annotations
 
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -19,6 +19,7 @@ from imagescaler.imaging.decode_cost import (
     reserve_jxl,
 )
 from imagescaler.imaging.decoding import decode
+from imagescaler.imaging.encoding import NPY, OUTPUT_FORMATS, encode
 from imagescaler.imaging.formats import (
     ImageHeader,
     Limits,
@@ -27,26 +28,18 @@ from imagescaler.imaging.formats import (
     jxl_image_header,
     open_image,
 )
-from imagescaler.imaging.geometry import ResizePlan
 from imagescaler.imaging.jxl_header import is_jxl
 from imagescaler.imaging.layout import Layout, plan_layout
 from imagescaler.imaging.mapping import Geometry
-from imagescaler.imaging.processing import REDUCING_GAP, encode, letterbox
-from imagescaler.imaging.profiles import ImageOutput, Pad, Profile, TensorOutput
+from imagescaler.imaging.profiles import ImageOutput, Profile, TensorOutput
+from imagescaler.imaging.rendering import render
+from imagescaler.imaging.resize_plan import ResizePlan
+from imagescaler.imaging.stages import StageClock
 from imagescaler.imaging.tensors import to_tensor
 from imagescaler.runtime.cancellation import raise_if_cancelled
 from imagescaler.runtime.memory_budget import MemoryBudget
 
-RESAMPLING = {
-    "nearest": Image.Resampling.NEAREST,
-    "box": Image.Resampling.BOX,
-    "bilinear": Image.Resampling.BILINEAR,
-    "hamming": Image.Resampling.HAMMING,
-    "bicubic": Image.Resampling.BICUBIC,
-    "lanczos": Image.Resampling.LANCZOS,
-}
 DEFAULT_LIMITS = Limits(max_bytes=25 * 1024 * 1024, max_pixels=50_000_000)
-MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -59,10 +52,11 @@ class Result:
     array: np.ndarray | None = None
     data: bytes | None = None
     format: str | None = None  # JPEG, PNG or WEBP, for image profiles
+    stage_seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
     @property
     def media_type(self) -> str:
-        return MEDIA_TYPES[self.format] if self.format else "application/x-npy"
+        return OUTPUT_FORMATS[self.format].media_type if self.format else NPY.media_type
 
 
 def preprocess(
@@ -79,7 +73,7 @@ def preprocess(
     image, header = open_image(data, limits)
     layout = plan_layout(header.upright_size, profile)
     check_layout(layout, profile, limits)
-    plan = _decode_plan(header, layout, profile)
+    plan = decode_plan(header, layout, profile)
     buffers = layout_bytes(layout, profile)
     with reserve_decode(budget, data, image, header, plan, buffers=buffers), closing(image):
         return _preprocess(data, image, header, layout=layout, plan=plan, profile=profile)
@@ -112,13 +106,17 @@ def _preprocess(
 ) -> Result:
     gray = profile.colour == "L"
     exact = profile.fidelity == "exact"
-    # Exact: decode RGB and convert, as PIL-based code does, not luma straight from the JPEG.
-    decoded = decode(data, image, header, plan, gray and not exact)
+    clock = StageClock()
+    with clock.stage("decode"):
+        # Exact: decode RGB and convert, as PIL-based code does, not luma from the JPEG.
+        decoded = decode(data, image, header, plan, gray and not exact)
     raise_if_cancelled()  # checkpoints: a job whose caller has gone stops between stages
-    working = to_working_mode(decoded, gray, manage_colour=not exact)
-    if not gray and working.mode == "L":
-        working = working.convert("RGB")  # an RGB profile gives 3 channels, gray input or not
-    pixels = render(working, header, layout, profile)
+    with clock.stage("colour"):
+        working = to_working_mode(decoded, gray, manage_colour=not exact)
+        if not gray and working.mode == "L":
+            working = working.convert("RGB")  # an RGB profile gives 3 channels, gray or not
+    with clock.stage("resize"):
+        pixels = render(working, header, layout, profile)
     raise_if_cancelled()
     geometry = Geometry(
         source_size=(header.stored_width, header.stored_height),
@@ -132,45 +130,22 @@ def _preprocess(
         margin_skipped=layout.margin_skipped,
     )
     output = profile.output
+    reference, source = profile.reference, header.format
     if isinstance(output, TensorOutput):
-        return Result(profile.reference, geometry, header.format, array=to_tensor(pixels, output))
+        with clock.stage("tensor"):
+            array = to_tensor(pixels, output)
+        return Result(reference, geometry, source, array=array, stage_seconds=clock.seconds)
     assert isinstance(output, ImageOutput)
     image_format = output.format.upper()
-    encoded = encode(pixels, image_format, output.quality)
-    return Result(profile.reference, geometry, header.format, data=encoded, format=image_format)
+    with clock.stage("encode"):
+        encoded = encode(pixels, image_format, output.quality)
+    return Result(
+        reference, geometry, source, data=encoded, format=image_format, stage_seconds=clock.seconds
+    )
 
 
-def _decode_plan(header: ImageHeader, layout: Layout, profile: Profile) -> ResizePlan | None:
+def decode_plan(header: ImageHeader, layout: Layout, profile: Profile) -> ResizePlan | None:
     """What shrink-on-load may aim for: nothing when every pixel is wanted."""
     if profile.fidelity == "exact" or layout.margin_skipped:
         return None
     return ResizePlan(header.upright_size, layout.crop_box, layout.resized)
-
-
-def render(
-    image: Image.Image, header: ImageHeader, layout: Layout, profile: Profile
-) -> Image.Image:
-    """Resample the layout's box of the decoded upright image, and letterbox it if asked."""
-    if layout.margin_skipped:
-        return image
-    resample = RESAMPLING[profile.resample]
-    if profile.fidelity == "exact" and layout.resize_then_crop is not None:
-        whole, (left, top) = layout.resize_then_crop
-        cut = (left, top, left + layout.resized[0], top + layout.resized[1])
-        resized = image.resize(whole, resample).crop(cut)
-    else:
-        # The box in decoded pixels: shrink-on-load may have made the image smaller.
-        width, height = header.upright_size
-        x0, y0, x1, y1 = layout.crop_box
-        box = (
-            x0 * image.width / width,
-            y0 * image.height / height,
-            x1 * image.width / width,
-            y1 * image.height / height,
-        )
-        gap = None if profile.fidelity == "exact" else REDUCING_GAP
-        resized = image.resize(layout.resized, resample, box=box, reducing_gap=gap)
-    if layout.canvas == layout.resized:
-        return resized
-    fill = profile.size.fill if isinstance(profile.size, Pad) else (0, 0, 0)
-    return letterbox(resized, layout.canvas, fill, layout.offset)

@@ -10,17 +10,13 @@ from grpc_stubs import image_service_v1_pb2 as image_pb
 
 
 @pytest.mark.parametrize("size", [0, 1, 127, 128, 16_383, 16_384, 4_000_000, 21_000_000])
-def test_a_process_request_with_its_image_appended_parses_as_the_built_message(size: int) -> None:
+def test_a_job_with_its_image_appended_parses_as_the_built_message(size: int) -> None:
     image = bytes(range(256)) * (size // 256) + bytes(size % 256)
-    fields = image_pb.ProcessRequest(
-        grayscale=True,
-        resize=image_pb.Resize(width=1024, height=768, mode=image_pb.RESIZE_MODE_PAD),
-        output=image_pb.Output(format=image_pb.IMAGE_FORMAT_JPEG, quality=90),
-    )
-    built = image_pb.ProcessRequest()
+    fields = image_pb.PreprocessJob(profile_json='{"name": "default", "version": 1}')
+    built = image_pb.PreprocessJob()
     built.CopyFrom(fields)
     built.image = image
-    parsed = image_pb.ProcessRequest.FromString(with_image(fields, image))
+    parsed = image_pb.PreprocessJob.FromString(with_image(fields, image))
     assert parsed == built
     assert len(with_image(fields, image)) == built.ByteSize()
 

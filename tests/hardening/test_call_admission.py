@@ -141,8 +141,7 @@ def test_a_finished_call_leaves_no_message_in_memory(client: ScaleClient) -> Non
         alive = [
             type(o).__name__
             for o in gc.get_objects()
-            if type(o).__name__ in ("ScaleImageRequest", "ProcessRequest")
-            and o.ByteSize() > 100_000
+            if type(o).__name__ in ("ScaleImageRequest", "PreprocessJob") and o.ByteSize() > 100_000
         ]
     finally:
         gc.enable()

@@ -15,19 +15,17 @@ import pytest
 from PIL import Image
 
 from imagescaler.imaging.formats import Limits
-from imagescaler.imaging.geometry import ResizeSpec
 from imagescaler.imaging.inspection import inspect_image
-from imagescaler.imaging.processing import ProcessingOptions, process_image
 from imagescaler.imaging.structure import StructureLimits, check_structure
 from imagescaler.runtime.errors import CorruptImage, ImageTooComplex
 from tests.support import hostile_files as hostile
 from tests.support.gateway import GatewayThread
 from tests.support.images import encode, open_bytes, shared_image
+from tests.support.scaling import encoded, scale
 from tests.support.servers import ScaleClient
 
 LIMITS = Limits(max_bytes=25 << 20, max_pixels=50_000_000)
 ANIMATED = "animated_703x681_24frames.gif"
-GRAY = ProcessingOptions(resize=ResizeSpec(1024, 768), grayscale=True, output_format="JPEG")
 
 
 def animated_webp(frames: int) -> bytes:
@@ -84,7 +82,7 @@ def test_bombs_are_refused_in_milliseconds_of_cpu(bomb: tuple[bytes, str]) -> No
     data, message = bomb
     started = time.process_time()
     with pytest.raises(ImageTooComplex, match=message):
-        process_image(data, GRAY, LIMITS)
+        scale(data, LIMITS)
     assert time.process_time() - started < 1.0, "the refusal must not decode"
 
 
@@ -133,8 +131,8 @@ def test_inspect_counts_gif_frames_as_pillow_does() -> None:
     ids=["jpeg-100-scans", "tiff-2000-strips", "bmp-rle8-1MP", "png-1000-chunks", "webp-50"],
 )
 def test_files_within_the_limits_are_processed(data: bytes) -> None:
-    result = process_image(data, GRAY, LIMITS)
-    assert open_bytes(result.data).size == (1024, 768)
+    result = scale(data, LIMITS)
+    assert open_bytes(encoded(result)).size == (1024, 768)
 
 
 def test_the_scan_limit_is_a_setting() -> None:
@@ -151,7 +149,7 @@ def test_a_sequential_jpeg_with_a_repeated_scan_is_refused_by_libjpeg() -> None:
     repeated = data[:-2] + scan * 1000 + b"\xff\xd9"
     started = time.process_time()
     with pytest.raises(CorruptImage):
-        process_image(repeated, GRAY, LIMITS)
+        scale(repeated, LIMITS)
     assert time.process_time() - started < 1.0
 
 

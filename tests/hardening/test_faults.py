@@ -12,13 +12,13 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 from imagescaler.runtime.grpc_server import RunningServer
 from tests.hardening.processes import image_service_processes
 from tests.support.gateway import GatewayThread
 from tests.support.images import shared_image
 from tests.support.loop import LoopThread
+from tests.support.scaling import default_job
 from tests.support.servers import CLIENT_OPTIONS, ScaleClient
 from tests.support.waiting import wait_until
 
@@ -115,21 +115,17 @@ def test_sigterm_drains_in_flight_work_and_refuses_new(tmp_path: object) -> None
     ) as (service,):
         channel = grpc.insecure_channel(service.address, options=CLIENT_OPTIONS)
         stub = pb_grpc.ImageServiceStub(channel)
-        request = pb.ProcessRequest(
-            image=shared_image("night_4000x6000.jpg"),
-            resize=pb.Resize(width=1024, height=768),
-            grayscale=True,
-        )
-        in_flight = [stub.Process.future(request, timeout=30) for _ in range(6)]
+        request = default_job(shared_image("night_4000x6000.jpg"))
+        in_flight = [stub.Preprocess.future(request, timeout=30) for _ in range(6)]
         # All six received before the signal: the service's own counter says so.
         wait_until(lambda: service.metric("grpc_server_started_total") >= 6, 20, "six received")
         service.process.send_signal(signal.SIGTERM)
         service.wait_until("NOT_SERVING", timeout=5)
         late = grpc.insecure_channel(service.address, options=CLIENT_OPTIONS)
         with pytest.raises(grpc.RpcError) as refused:
-            pb_grpc.ImageServiceStub(late).Process(request, timeout=5)
+            pb_grpc.ImageServiceStub(late).Preprocess(request, timeout=5)
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
-        assert all(call.result().result.width == 1024 for call in in_flight)
+        assert all(call.result().geometry.output_size[0] == 1024 for call in in_flight)
         started = time.monotonic()
         assert service.process.wait(12) == 0
         assert time.monotonic() - started < 12

@@ -15,17 +15,16 @@ import grpc
 import pytest
 from PIL import Image
 
-from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 from imagescaler.imaging.decode_cost import estimate_decode_bytes
 from imagescaler.imaging.formats import Limits, open_image
-from imagescaler.imaging.geometry import ResizeSpec, plan_resize
 from imagescaler.runtime.errors import ImageTooLarge, Overloaded
 from imagescaler.runtime.memory_budget import MemoryBudget
 from tests.hardening.processes import ImageServiceProcess
 from tests.support import hostile_files as hostile
 from tests.support.images import encode, shared_image
 from tests.support.paths import ROOT
+from tests.support.scaling import default_job, default_plan
 
 MiB = 1 << 20
 LIMITS = Limits(max_bytes=25 << 20, max_pixels=50_000_000)
@@ -78,16 +77,14 @@ import sys
 from tests.support import hostile_files as hostile
 from tests.hardening.test_memory_budget import MEMORY_BOMBS, SHRUNK_ON_LOAD, LIMITS
 from imagescaler.imaging.formats import configure_pillow
-from imagescaler.imaging.processing import ProcessingOptions, process_image
-from imagescaler.imaging.geometry import ResizeSpec
+from tests.support.scaling import scale
 configure_pillow(LIMITS.max_pixels)
 data = MEMORY_BOMBS[sys.argv[1]]() if sys.argv[1] in MEMORY_BOMBS else SHRUNK_ON_LOAD[sys.argv[1]]()
 def status(key):
     return next(int(l.split()[1]) << 10 for l in open("/proc/self/status") if l.startswith(key))
 open("/proc/self/clear_refs", "w").write("5")  # resets the peak (VmHWM) to now
 before = status("VmRSS")
-options = ProcessingOptions(resize=ResizeSpec(1024, 768), grayscale=True, output_format="JPEG")
-process_image(data, options, LIMITS)
+scale(data, LIMITS)
 print(status("VmHWM") - before)
 """
 
@@ -121,8 +118,7 @@ def test_the_estimate_covers_the_measured_peak(name: str) -> None:
 def test_the_estimate_of_a_png_shrunk_on_load_covers_its_peak_and_is_small(name: str) -> None:
     data = SHRUNK_ON_LOAD[name]()
     image, header = open_image(data, LIMITS)
-    plan = plan_resize(header.upright_size, ResizeSpec(1024, 768))
-    estimate = estimate_decode_bytes(data, image, header, plan)
+    estimate = estimate_decode_bytes(data, image, header, default_plan(data, LIMITS))
     peak = measured_peak(name)
     assert peak <= estimate, f"peak {peak / MiB:.0f} MiB over the estimate {estimate / MiB:.0f}"
     assert estimate < estimate_decode_bytes(data, image, header, None) / 3
@@ -131,8 +127,7 @@ def test_the_estimate_of_a_png_shrunk_on_load_covers_its_peak_and_is_small(name:
 def test_the_estimate_of_a_photo_shrunk_on_load_is_small() -> None:
     photo = shared_image("phone_4032x3024_exif6.jpg")
     image, header = open_image(photo, LIMITS)
-    plan = plan_resize(header.upright_size, ResizeSpec(1024, 768))
-    assert estimate_decode_bytes(photo, image, header, plan) < 32 * MiB
+    assert estimate_decode_bytes(photo, image, header, default_plan(photo, LIMITS)) < 32 * MiB
     assert estimate_decode_bytes(photo, image, header, None) > 100 * MiB
 
 
@@ -154,14 +149,8 @@ def process(service: ImageServiceProcess, data: bytes) -> grpc.StatusCode:
     options = [("grpc.max_send_message_length", 64 * MiB)]
     with grpc.insecure_channel(service.address, options=options) as channel:
         stub = pb_grpc.ImageServiceStub(channel)
-        request = pb.ProcessRequest(
-            image=data,
-            resize=pb.Resize(width=1024, height=768),
-            grayscale=True,
-            output=pb.Output(format=pb.IMAGE_FORMAT_JPEG),
-        )
         try:
-            stub.Process(request, timeout=60)
+            stub.Preprocess(default_job(data), timeout=60)
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.details()
             assert "more than the 800 MiB" in (error.details() or "")

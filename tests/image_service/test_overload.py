@@ -8,10 +8,10 @@ from collections.abc import Callable
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.images import shared_image
+from tests.support.scaling import default_job
 from tests.support.servers import CLIENT_OPTIONS
 
 
@@ -19,16 +19,12 @@ def test_excess_requests_get_resource_exhausted_quickly(
     start_image_service: Callable[..., RunningServer],
 ) -> None:
     service = start_image_service(workers=1, queue_depth=1)
-    request = pb.ProcessRequest(
-        image=shared_image("night_4000x6000.jpg"),
-        resize=pb.Resize(width=1024, height=768),
-        grayscale=True,
-    )
+    request = default_job(shared_image("night_4000x6000.jpg"))
     with grpc.insecure_channel(f"127.0.0.1:{service.port}", options=CLIENT_OPTIONS) as channel:
         stub = pb_grpc.ImageServiceStub(channel)
         started = time.monotonic()
         finished: dict[int, float] = {}
-        calls = [stub.Process.future(request, timeout=60) for _ in range(8)]
+        calls = [stub.Preprocess.future(request, timeout=60) for _ in range(8)]
         for index, call in enumerate(calls):
             call.add_done_callback(
                 lambda _, index=index: finished.setdefault(index, time.monotonic() - started)
@@ -50,4 +46,4 @@ def test_excess_requests_get_resource_exhausted_quickly(
         assert min(refused) < max(succeeded)
         health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
         assert health.status == health_pb2.HealthCheckResponse.SERVING
-        assert stub.Process(request, timeout=60).result.width == 1024
+        assert stub.Preprocess(request, timeout=60).geometry.output_size[0] == 1024

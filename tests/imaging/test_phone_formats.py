@@ -4,7 +4,6 @@ every format (limits from the header, orientation once, 8 bits, alpha on white, 
 from __future__ import annotations
 
 import io
-import time
 
 import numpy as np
 import pillow_heif
@@ -13,14 +12,11 @@ import pytest
 from PIL import Image
 
 from imagescaler.imaging.formats import Limits
-from imagescaler.imaging.geometry import ResizeSpec
-from imagescaler.imaging.processing import ProcessingOptions, process_image
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge
 from tests.support.images import open_bytes, shared_image
+from tests.support.scaling import convert, encoded, scale
 
 LIMITS = Limits(max_bytes=1 << 30, max_pixels=200_000_000)
-GRAY = ProcessingOptions(resize=ResizeSpec(1024, 768), grayscale=True, output_format="JPEG")
-AS_IS = ProcessingOptions(output_format="PNG")  # no resize, no gray: the pixels as decoded
 SAMPLES = {"HEIF": "formats/test.heic", "AVIF": "formats/test.avif", "JXL": "formats/test.jxl"}
 
 
@@ -45,16 +41,19 @@ def stored_with_orientation_6(image_format: str) -> bytes:
 
 @pytest.mark.parametrize("image_format", list(SAMPLES))
 def test_the_shared_samples_come_out_1024x768_gray(image_format: str) -> None:
-    result = process_image(shared_image(SAMPLES[image_format]), GRAY, LIMITS)
-    assert result.source.format == image_format
-    image = open_bytes(result.data)
+    result = scale(shared_image(SAMPLES[image_format]), LIMITS)
+    assert result.source_format == image_format
+    image = open_bytes(encoded(result))
     assert (image.format, image.mode, image.size) == ("JPEG", "L", (1024, 768))
 
 
-@pytest.mark.parametrize("image_format", list(SAMPLES))
+@pytest.mark.parametrize("image_format", ["HEIF", "AVIF"])
 def test_orientation_is_applied_exactly_once(image_format: str) -> None:
-    result = process_image(stored_with_orientation_6(image_format), AS_IS, LIMITS)
-    image = open_bytes(result.data).convert("RGB")
+    """JPEG XL carries orientation in its codestream, which Pillow's writer cannot set (an
+    Exif box's is ignored, as the format specifies): tests/hardening/test_jpeg_xl.py covers
+    it with cjxl's files."""
+    result = convert(stored_with_orientation_6(image_format), LIMITS)
+    image = open_bytes(encoded(result)).convert("RGB")
     assert image.size == (80, 40), "not upright, or turned twice"
     red, green, _ = image.getpixel((10, 5))  # the top-left quarter is red again
     assert red > 200 and green < 60
@@ -69,7 +68,7 @@ def test_ten_bit_heif_comes_out_in_eight_bits_by_range() -> None:
     heif.save(buffer, quality=-1)  # 16-bit samples are written as a 10-bit HEIF
     written = pillow_heif.open_heif(io.BytesIO(buffer.getvalue()), convert_hdr_to_8bit=False)
     assert written.info["bit_depth"] == 10  # the sample really is 10-bit
-    image = open_bytes(process_image(buffer.getvalue(), AS_IS, LIMITS).data)
+    image = open_bytes(encoded(convert(buffer.getvalue(), LIMITS)))
     assert image.mode == "RGB"
     left, right = image.getpixel((10, 20)), image.getpixel((70, 20))
     assert min(left) >= 250 and 120 <= right[0] <= 135
@@ -81,21 +80,20 @@ def test_a_multi_image_heic_gives_its_primary_image() -> None:
     heif[0].info["primary"], heif[1].info["primary"] = False, True
     buffer = io.BytesIO()
     heif.save(buffer, quality=95)
-    image = open_bytes(process_image(buffer.getvalue(), AS_IS, LIMITS).data).convert("RGB")
+    image = open_bytes(encoded(convert(buffer.getvalue(), LIMITS))).convert("RGB")
     red, _, blue = image.getpixel((32, 24))
     assert blue > 200 and red < 60
 
 
 @pytest.mark.parametrize("image_format", list(SAMPLES))
-def test_the_pixel_limit_is_checked_on_the_header(image_format: str) -> None:
-    started = time.monotonic()
+def test_the_pixel_limit_is_checked_on_the_header(image_format: str, no_decode: list[str]) -> None:
     with pytest.raises(ImageTooLarge, match="over the limit"):
-        process_image(shared_image(SAMPLES[image_format]), GRAY, Limits(1 << 30, 100_000))
-    assert time.monotonic() - started < 0.5  # nothing was decoded
+        scale(shared_image(SAMPLES[image_format]), Limits(1 << 30, 100_000))
+    assert no_decode == []
 
 
 @pytest.mark.parametrize("image_format", list(SAMPLES))
 def test_a_truncated_file_is_refused_as_damaged(image_format: str) -> None:
     data = shared_image(SAMPLES[image_format])
     with pytest.raises(CorruptImage):
-        process_image(data[: len(data) // 2], GRAY, LIMITS)
+        scale(data[: len(data) // 2], LIMITS)

@@ -12,12 +12,11 @@ import pytest
 from PIL import Image
 
 from imagescaler.imaging.formats import Limits
-from imagescaler.imaging.geometry import ResizeSpec
 from imagescaler.imaging.png_decoder import decode_png, libvips_mode, shrink_factor, shrunk_size
-from imagescaler.imaging.processing import ProcessingOptions, process_image
 from imagescaler.runtime.errors import CorruptImage
 from tests.support.images import encode, open_bytes
 from tests.support.paths import SHARED_IMAGES
+from tests.support.scaling import encoded, scale
 
 LIMITS = Limits(max_bytes=1 << 30, max_pixels=200_000_000)
 
@@ -136,9 +135,7 @@ def test_damaged_pngs_are_refused(damage: Callable[[bytes], bytes]) -> None:
     with pytest.raises(CorruptImage, match="PNG data is damaged or truncated"):
         decode_png(damage(data), "RGB")
     with pytest.raises(CorruptImage):
-        process_image(
-            damage(data), ProcessingOptions(resize=ResizeSpec(100, 100), grayscale=True), LIMITS
-        )
+        scale(damage(data), LIMITS, target=(100, 100))
 
 
 def test_a_wrong_checksum_alone_is_accepted_as_pillow_accepts_it() -> None:
@@ -154,8 +151,7 @@ def test_a_wrong_checksum_alone_is_accepted_as_pillow_accepts_it() -> None:
 def test_a_process_forked_after_a_decode_decodes_pngs_with_pillow() -> None:
     # libvips' threads do not survive a fork: a child's decode through it would hang.
     data = encode(noise("RGB", (900, 600)), "PNG")
-    options = ProcessingOptions(resize=ResizeSpec(300, 200), grayscale=True)
-    expected = process_image(data, options, LIMITS).data  # libvips is now running here
+    expected = encoded(scale(data, LIMITS, target=(300, 200)))  # libvips is now running here
     context = multiprocessing.get_context("fork")
     with context.Pool(1) as pool:
         child = pool.apply_async(_in_child, (data,))
@@ -165,8 +161,7 @@ def test_a_process_forked_after_a_decode_decodes_pngs_with_pillow() -> None:
 
 
 def _in_child(data: bytes) -> tuple[str | None, bytes]:
-    options = ProcessingOptions(resize=ResizeSpec(300, 200), grayscale=True)
-    return mode_for(data), process_image(data, options, LIMITS).data
+    return mode_for(data), encoded(scale(data, LIMITS, target=(300, 200)))
 
 
 def test_shrinks_by_two_only_with_room_for_lanczos() -> None:
@@ -187,9 +182,9 @@ def test_the_icc_profile_is_still_applied() -> None:
         prophoto = photo.info["icc_profile"]
     tagged = encode(Image.new("RGB", (400, 300), (200, 30, 30)), "PNG", icc_profile=prophoto)
     untagged = encode(Image.new("RGB", (400, 300), (200, 30, 30)), "PNG")
-    options = ProcessingOptions(output_format="PNG", resize=ResizeSpec(32, 24))
     assert mode_for(tagged) == "RGB"
     assert decode_png(tagged, "RGB", (32, 24)).size == (200, 150)
-    converted = open_bytes(process_image(tagged, options, LIMITS).data)
-    plain = open_bytes(process_image(untagged, options, LIMITS).data)
+    as_png = {"target": (32, 24), "grayscale": False, "output_format": "png"}
+    converted = open_bytes(encoded(scale(tagged, LIMITS, **as_png)))
+    plain = open_bytes(encoded(scale(untagged, LIMITS, **as_png)))
     assert converted.getpixel((5, 5)) != plain.getpixel((5, 5)) == (200, 30, 30)

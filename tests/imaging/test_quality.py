@@ -8,14 +8,12 @@ import pytest
 from PIL import Image, ImageOps
 
 from imagescaler.imaging.formats import Limits
-from imagescaler.imaging.geometry import ResizeSpec
-from imagescaler.imaging.processing import ProcessingOptions, process_image
 from tests.support.images import encode, open_bytes, psnr
 from tests.support.paths import SHARED_IMAGES
+from tests.support.scaling import encoded, scale
 
 TARGET = (1024, 768)
 LIMITS = Limits(max_bytes=1 << 30, max_pixels=200_000_000)
-OPTIONS = ProcessingOptions(resize=ResizeSpec(*TARGET), grayscale=True, output_format="JPEG")
 
 
 def reference(data: bytes) -> Image.Image:
@@ -59,7 +57,7 @@ def test_within_1_db_of_the_reference(name: str, derived: dict[str, bytes]) -> N
     data = derived[name] if name in derived else (SHARED_IMAGES / name).read_bytes()
     expected = reference(data)
     allowance = psnr(open_bytes(encode(expected, "JPEG", quality=90)), expected) - 1.0
-    result = open_bytes(process_image(data, OPTIONS, LIMITS).data)
+    result = open_bytes(encoded(scale(data, LIMITS, target=TARGET)))
     assert (result.format, result.mode, result.size) == ("JPEG", "L", TARGET)
     assert psnr(result, expected) >= allowance, (
         f"{psnr(result, expected):.2f} dB < {allowance:.2f} dB"
@@ -69,7 +67,7 @@ def test_within_1_db_of_the_reference(name: str, derived: dict[str, bytes]) -> N
 def test_a_wrong_orientation_would_fail_the_quality_check() -> None:
     data = (SHARED_IMAGES / "phone_4032x3024_exif6.jpg").read_bytes()
     expected = reference(data)
-    upside_down = open_bytes(process_image(data, OPTIONS, LIMITS).data).transpose(
+    upside_down = open_bytes(encoded(scale(data, LIMITS, target=TARGET))).transpose(
         Image.Transpose.ROTATE_180
     )
     allowance = psnr(open_bytes(encode(expected, "JPEG", quality=90)), expected) - 1.0
@@ -87,5 +85,5 @@ def test_display_p3_gray_skips_conversion_within_a_hair_of_the_managed_result() 
     )
     assert managed is not None
     managed_gray = managed.convert("L").resize(TARGET, Image.Resampling.LANCZOS)
-    ours = open_bytes(process_image(data, OPTIONS, LIMITS).data)
+    ours = open_bytes(encoded(scale(data, LIMITS, target=TARGET)))
     assert psnr(ours, managed_gray) > 38  # JPEG q90 noise level; the skip itself costs ~52 dB

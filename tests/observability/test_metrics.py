@@ -46,7 +46,7 @@ def upload(system: System, token: str, data: bytes) -> httpx.Response:
 def test_one_upload_moves_every_counter_by_one(system: System, token: str) -> None:
     assert upload(system, token, shared_image("hotdog_1400x1316.jpg")).status_code == 200
     image, api, gateway = system.scrape_all()
-    process = {"grpc_service": "imagescaler.image.v1.ImageService", "grpc_method": "Process"}
+    process = {"grpc_service": "imagescaler.image.v1.ImageService", "grpc_method": "Preprocess"}
     scale = {"grpc_service": "imagescaler.ImageScaler", "grpc_method": "ScaleImage"}
     assert value(image, "grpc_server_started_total", **process) == 1
     assert value(image, "grpc_server_handled_total", **process, grpc_code="OK") == 1
@@ -61,7 +61,7 @@ def test_one_upload_moves_every_counter_by_one(system: System, token: str) -> No
     assert value(image, "imagescaler_input_bytes_count", service="image-service") == 1
     assert value(image, "imagescaler_input_megapixels_sum") == pytest.approx(1400 * 1316 / 1e6)
     assert value(image, "imagescaler_output_bytes_count") == 1
-    for stage in ("decode", "grayscale", "resize", "encode"):
+    for stage in ("decode", "colour", "resize", "encode"):
         assert value(image, "imagescaler_stage_seconds_count", stage=stage) == 1, stage
     assert value(api, "imagescaler_scaling_decisions_total", scaled="true") == 1
     assert (
@@ -70,6 +70,22 @@ def test_one_upload_moves_every_counter_by_one(system: System, token: str) -> No
     )
     assert value(gateway, "http_request_duration_seconds_count", route="/v1/scale") == 1
     assert value(gateway, "grpc_client_handled_total", **scale, grpc_code="OK") == 1
+
+
+def test_a_tensor_profile_records_the_same_figures(system: System, token: str) -> None:
+    """One pipeline, one set of metrics: /v1/preprocess is seen as ScaleImage is."""
+    with system.gateway.client(headers={"Authorization": f"Bearer {token}"}) as client:
+        reply = client.post(
+            "/v1/preprocess",
+            params={"profile": "yolo-640"},
+            files={"file": ("p.jpg", shared_image("hotdog_1400x1316.jpg"), "image/jpeg")},
+        )
+    assert reply.status_code == 200, reply.text
+    image, _, _ = system.scrape_all()
+    for stage in ("decode", "colour", "resize", "tensor"):
+        assert value(image, "imagescaler_stage_seconds_count", stage=stage) == 1, stage
+    assert value(image, "imagescaler_input_bytes_count", service="image-service") == 1
+    assert value(image, "imagescaler_output_bytes_sum") == 3 * 640 * 640 * 4
 
 
 def test_refused_inputs_are_counted_by_reason(system: System, token: str) -> None:

@@ -1,29 +1,12 @@
-"""Resize geometry: where each resize mode puts the source pixels in the target box."""
+"""Resize planning: the source box, the size it is resampled to, and what a decode may shrink
+to on load (a profile's layout, layout.py, makes the plan)."""
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass
 
 Box = tuple[float, float, float, float]
-
-
-class ResizeMode(enum.Enum):
-    STRETCH = "stretch"
-    FIT = "fit"
-    COVER = "cover"
-    PAD = "pad"
-
-
-@dataclass(frozen=True)
-class ResizeSpec:
-    """What the caller asked for: a target box and how to fill it."""
-
-    width: int
-    height: int
-    mode: ResizeMode = ResizeMode.STRETCH
-    fill: tuple[int, int, int] = (0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -51,20 +34,6 @@ class ResizePlan:
         scale_x = self.size[0] / (right - left)
         scale_y = self.size[1] / (bottom - top)
         return max(1, math.ceil(width * scale_x)), max(1, math.ceil(height * scale_y))
-
-
-def plan_resize(source: tuple[int, int], spec: ResizeSpec) -> ResizePlan:
-    """Plan the resize of an upright image of size `source` into `spec`."""
-    width, height = source
-    full: Box = (0.0, 0.0, float(width), float(height))
-    target = (spec.width, spec.height)
-    if spec.mode is ResizeMode.STRETCH:
-        return ResizePlan(source, full, target)
-    if spec.mode is ResizeMode.COVER:
-        return ResizePlan(source, centre_crop(source, target), target)
-    fitted = fit_inside(source, target)
-    canvas = target if spec.mode is ResizeMode.PAD and fitted != target else None
-    return ResizePlan(source, full, fitted, canvas)
 
 
 def fit_inside(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:

@@ -1,0 +1,66 @@
+"""Resampling the layout's box of a decoded upright image, and letterboxing it."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from imagescaler.imaging.formats import ImageHeader
+from imagescaler.imaging.layout import Layout
+from imagescaler.imaging.profiles import Pad, Profile
+
+RESAMPLING = {
+    "nearest": Image.Resampling.NEAREST,
+    "box": Image.Resampling.BOX,
+    "bilinear": Image.Resampling.BILINEAR,
+    "hamming": Image.Resampling.HAMMING,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+# Fast fidelity: box-reduce by whole factors first (reducing_gap), faster at no visible cost.
+REDUCING_GAP = 3.0
+
+
+def render(
+    image: Image.Image, header: ImageHeader, layout: Layout, profile: Profile
+) -> Image.Image:
+    """Resample the layout's box of the decoded upright image, and letterbox it if asked."""
+    if layout.margin_skipped:
+        return image
+    resample = RESAMPLING[profile.resample]
+    if profile.fidelity == "exact" and layout.resize_then_crop is not None:
+        whole, (left, top) = layout.resize_then_crop
+        cut = (left, top, left + layout.resized[0], top + layout.resized[1])
+        resized = image.resize(whole, resample).crop(cut)
+    else:
+        # The box in decoded pixels: shrink-on-load may have made the image smaller.
+        width, height = header.upright_size
+        x0, y0, x1, y1 = layout.crop_box
+        box = (
+            x0 * image.width / width,
+            y0 * image.height / height,
+            x1 * image.width / width,
+            y1 * image.height / height,
+        )
+        gap = None if profile.fidelity == "exact" else REDUCING_GAP
+        resized = image.resize(layout.resized, resample, box=box, reducing_gap=gap)
+    if layout.canvas == layout.resized:
+        return resized
+    fill = profile.size.fill if isinstance(profile.size, Pad) else (0, 0, 0)
+    return letterbox(resized, layout.canvas, fill, layout.offset)
+
+
+def letterbox(
+    image: Image.Image,
+    canvas: tuple[int, int],
+    fill: tuple[int, int, int],
+    offset: tuple[int, int] | None = None,
+) -> Image.Image:
+    """`image` on a canvas of `fill` (a grey of the same luma for mode L), centred or at offset."""
+    colour: int | tuple[int, int, int] = fill
+    if image.mode == "L":
+        colour = round(fill[0] * 0.299 + fill[1] * 0.587 + fill[2] * 0.114)
+    background = Image.new(image.mode, canvas, colour)
+    if offset is None:
+        offset = ((canvas[0] - image.width) // 2, (canvas[1] - image.height) // 2)
+    background.paste(image, offset)
+    return background
