@@ -7,11 +7,12 @@ import grpc
 from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
-from image_service.preprocess_replies import preprocess_reply, profile_from_job
+from image_service.job_profiles import profile_from_job
 from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.formats import Limits
 from imagescaler.imaging.jxl_header import is_jxl
 from imagescaler.imaging.preprocess import Result, preprocess
+from imagescaler.messages import preprocess_reply
 from imagescaler.runtime.errors import InvalidRequest
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_budget import MemoryBudget

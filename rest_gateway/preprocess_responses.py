@@ -10,35 +10,10 @@ from fastapi import Response
 from fastapi.responses import JSONResponse
 
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
-from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.tensors import npy_header
+from imagescaler.messages import geometry_dict
 from rest_gateway.negotiation import negotiate_or_406
 from rest_gateway.profile_outputs import JSON, NPY
-
-
-def geometry_of(message: pre_pb.Geometry) -> Geometry:
-    """The reply's geometry as the library's Geometry (the affine maps are derived from it)."""
-    return Geometry(
-        source_size=(message.source_size[0], message.source_size[1]),
-        orientation=message.orientation,
-        upright_size=(message.upright_size[0], message.upright_size[1]),
-        decode_scale=message.decode_scale,
-        crop_box=(
-            message.crop_box[0],
-            message.crop_box[1],
-            message.crop_box[2],
-            message.crop_box[3],
-        ),
-        scale=(message.scale[0], message.scale[1]),
-        padding=(message.padding[0], message.padding[1], message.padding[2], message.padding[3]),
-        output_size=(message.output_size[0], message.output_size[1]),
-        margin_skipped=message.margin_skipped,
-    )
-
-
-def geometry_dict(message: pre_pb.Geometry) -> dict[str, Any]:
-    """JSON-ready, exactly as the library writes it (batch --server and --local agree)."""
-    return geometry_of(message).as_dict()
 
 
 def preprocess_response(reply: pre_pb.PreprocessReply, accept: str, api_ms: float) -> Response:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import time
 
-from rest_gateway.scaler_api_client import MEDIA_TYPES, ScalerApiClient
+from imagescaler.imaging.encoding import NPY as NPY_FORMAT
+from imagescaler.imaging.encoding import OUTPUT_FORMATS
+from rest_gateway.scaler_api_client import ScalerApiClient
 
-NPY = "application/x-npy"
+NPY = NPY_FORMAT.media_type
 JSON = "application/json"
 DEFAULT_PROFILE = "default"
 REFRESH_SECONDS = 10.0
@@ -41,4 +43,4 @@ def offers_of(spec: dict[str, object]) -> list[str]:
     assert isinstance(output, dict)
     if output.get("kind") == "tensor":
         return [NPY, JSON]
-    return [MEDIA_TYPES[str(output.get("format", "jpeg")).upper()], JSON]
+    return [OUTPUT_FORMATS[str(output.get("format", "jpeg")).upper()].media_type, JSON]

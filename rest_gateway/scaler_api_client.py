@@ -13,11 +13,10 @@ from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
+from imagescaler.imaging.encoding import OUTPUT_FORMATS
 from imagescaler.runtime.errors import UpstreamError
 from imagescaler.runtime.grpc_client import UpstreamClient
 from rest_gateway.errors import from_upstream
-
-MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 @dataclass(frozen=True)
@@ -85,5 +84,6 @@ def image_input(content: bytes, url: str) -> pre_pb.ImageInput:
 def describe(content: bytes, api_milliseconds: float) -> ScaledImage:
     """Media type and size of the API's answer, from its header."""
     with Image.open(io.BytesIO(content)) as image:
-        media_type = MEDIA_TYPES.get(image.format or "", "application/octet-stream")
+        known = OUTPUT_FORMATS.get(image.format or "")
+        media_type = known.media_type if known else "application/octet-stream"
         return ScaledImage(content, media_type, image.width, image.height, api_milliseconds)

@@ -11,15 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from imagescaler.imaging.encoding import OUTPUT_FORMATS
 from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.profiles import Profile, TensorOutput
 from imagescaler.imaging.tensors import npy_bytes
 from imagescaler.runtime.errors import ServiceError
 from imagescaler.shards.layout import LEVELS, tensor_spec
-
-EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp", "image/jpeg": "jpg",
-              "image/png": "png", "image/webp": "webp"}  # fmt: skip
 
 
 class EngineFailed(Exception):
@@ -87,7 +85,7 @@ def run_profile(index: int, data: bytes, work: Work, pixels: Profile, limits: Li
                               geometry=geometry, output=output, spec=spec)  # fmt: skip
     assert result.data is not None and result.format is not None
     width, height = result.geometry.output_size
-    extension = EXTENSIONS[result.format]
+    extension = OUTPUT_FORMATS[result.format].extension
     return Outcome(index, extension, result.data, work.profile.reference, geometry,
                    f"{width}x{height} {extension}")  # fmt: skip
 

@@ -16,18 +16,18 @@ import numpy as np
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.cli.batch.engines import (
-    EXTENSIONS,
     EngineFailed,
     Job,
     Outcome,
     Work,
     tensor_outcome,
 )
+from imagescaler.imaging.encoding import BY_MEDIA_TYPE
 from imagescaler.imaging.profiles import Profile, TensorOutput
 from imagescaler.imaging.tensors import recover_levels
+from imagescaler.messages import geometry_dict
 from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, client_options
 from imagescaler.shards.layout import LEVELS, TENSOR, tensor_spec
-from rest_gateway.preprocess_responses import geometry_dict
 
 # Refusals that say "not now": the item is sent again, up to MAX_ATTEMPTS times.
 TRANSIENT = frozenset(
@@ -176,7 +176,7 @@ def outcome_of(index: int, reply: pre_pb.StreamReply, work: Work) -> Outcome:
         return tensor_outcome(index, array, reference=result.profile, geometry=geometry,
                               output=output, spec=spec)  # fmt: skip
     width, height = geometry["output_size"]
-    extension = EXTENSIONS[result.image.media_type]
+    extension = BY_MEDIA_TYPE[result.image.media_type].extension
     return Outcome(index, extension, result.image.data, result.profile, geometry,
                    f"{width}x{height} {extension}")  # fmt: skip
 

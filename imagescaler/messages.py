@@ -1,28 +1,14 @@
-"""preprocess() results as the public imagescaler.preprocess.v1 messages, and profiles from
-the API's jobs."""
+"""Library values as imagescaler.preprocess.v1 messages and back: a result as a reply, and
+geometry both ways. The one home of these conversions: the image service, the gateway,
+`batch --server` and the tests import them."""
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import Any
 
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.preprocess import Result
-from imagescaler.imaging.profiles import Profile
-from imagescaler.runtime.errors import InvalidRequest
-
-
-def profile_from_job(profile_json: str, max_pixels: int, max_reply_bytes: int) -> Profile:
-    """The job's profile, refused before any work when its output could exceed the pixel
-    limit or the reply message limit (the API's own profiles never do)."""
-    try:
-        profile = Profile.model_validate_json(profile_json)
-    except ValidationError as error:
-        raise InvalidRequest(f"the job's profile is invalid: {error.errors()[0]['msg']}") from None
-    problem = profile.output_problem(max_pixels, max_reply_bytes)
-    if problem is not None:
-        raise InvalidRequest(problem)
-    return profile
 
 
 def geometry_message(geometry: Geometry) -> pre_pb.Geometry:
@@ -56,3 +42,28 @@ def preprocess_reply(result: Result) -> pre_pb.PreprocessReply:
         reply.image.data = result.data
         reply.image.media_type = result.media_type
     return reply
+
+
+def geometry_of(message: pre_pb.Geometry) -> Geometry:
+    """The reply's geometry as the library's Geometry (the affine maps are derived from it)."""
+    return Geometry(
+        source_size=(message.source_size[0], message.source_size[1]),
+        orientation=message.orientation,
+        upright_size=(message.upright_size[0], message.upright_size[1]),
+        decode_scale=message.decode_scale,
+        crop_box=(
+            message.crop_box[0],
+            message.crop_box[1],
+            message.crop_box[2],
+            message.crop_box[3],
+        ),
+        scale=(message.scale[0], message.scale[1]),
+        padding=(message.padding[0], message.padding[1], message.padding[2], message.padding[3]),
+        output_size=(message.output_size[0], message.output_size[1]),
+        margin_skipped=message.margin_skipped,
+    )
+
+
+def geometry_dict(message: pre_pb.Geometry) -> dict[str, Any]:
+    """JSON-ready, exactly as the library writes it (batch --server and --local agree)."""
+    return geometry_of(message).as_dict()
