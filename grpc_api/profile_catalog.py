@@ -4,7 +4,8 @@ of --profiles-file."""
 from __future__ import annotations
 
 from grpc_api.settings import ApiSettings
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile, load_profiles
+from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile
+from imagescaler.imaging.profiles_file import load_profiles
 from imagescaler.runtime.errors import UnknownProfile
 
 DEFAULT = "default"

@@ -9,7 +9,7 @@ from typing import Annotated, Literal, NamedTuple
 from pydantic import BeforeValidator, ByteSize, Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from imagescaler.imaging.profiles import load_profiles
+from imagescaler.imaging.profiles_file import load_profiles
 from imagescaler.runtime.settings import (
     API_METRICS_PORT,
     API_PORT,

@@ -28,9 +28,9 @@ _EXPORTS = {
     "preprocess": "imagescaler.imaging.preprocess",
     "BUILTIN_PROFILES": "imagescaler.imaging.profiles",
     "Profile": "imagescaler.imaging.profiles",
-    "ProfilesFileError": "imagescaler.imaging.profiles",
+    "ProfilesFileError": "imagescaler.imaging.profiles_file",
     "default_profile": "imagescaler.imaging.profiles",
-    "load_profiles": "imagescaler.imaging.profiles",
+    "load_profiles": "imagescaler.imaging.profiles_file",
 }
 __all__ = [  # noqa: RUF022 - the same names as _EXPORTS, in its order
     "Limits", "ImageFacts", "inspect_image", "Geometry", "Result", "preprocess",

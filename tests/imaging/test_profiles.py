@@ -8,13 +8,8 @@ from pathlib import Path
 import pytest
 
 from imagescaler.imaging import profiles
-from imagescaler.imaging.profiles import (
-    BUILTIN_PROFILES,
-    Profile,
-    ProfilesFileError,
-    Stretch,
-    load_profiles,
-)
+from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, Stretch
+from imagescaler.imaging.profiles_file import ProfilesFileError, load_profiles
 
 GOOD = """
 [profiles.my-resnet]

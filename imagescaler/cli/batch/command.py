@@ -27,13 +27,8 @@ from imagescaler.cli.batch.runner import BatchRun, OutputError
 from imagescaler.cli.batch.sources import Item, UsageError, read_source
 from imagescaler.cli.batch.stopping import Interrupted, StopRequests
 from imagescaler.imaging.preprocess import DEFAULT_LIMITS
-from imagescaler.imaging.profiles import (
-    BUILTIN_PROFILES,
-    Profile,
-    ProfilesFileError,
-    default_profile,
-    load_profiles,
-)
+from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile
+from imagescaler.imaging.profiles_file import ProfilesFileError, load_profiles
 from imagescaler.runtime.memory_tuning import BATCH, tune_malloc
 from imagescaler.runtime.settings import available_cpus
 from imagescaler.shards.layout import LEVELS
