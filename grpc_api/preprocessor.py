@@ -12,11 +12,12 @@ import grpc
 from grpc_api.image_service_client import ImageServiceClient
 from grpc_api.image_sources import ImageSources
 from grpc_api.profile_catalog import ProfileCatalog
-from grpc_api.stream_window import StreamWindow, reply_bytes
+from grpc_api.stream_window import StreamWindow
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, read_header
 from imagescaler.imaging.inspection import inspect_image
+from imagescaler.messages import with_field
 from imagescaler.runtime.errors import ServiceError, reason_of, status_name_of
 from imagescaler.runtime.request_context import annotate
 
@@ -44,24 +45,25 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
 
     async def Preprocess(
         self, request: pre_pb.PreprocessRequest, context: grpc.aio.ServicerContext
-    ) -> pre_pb.PreprocessReply:
+    ) -> bytes:
+        """The image service's reply, passed on as it came (a serialised PreprocessReply)."""
         annotate(profile=request.profile or "default")
         return await self._preprocess(request.image, request.profile)
 
     async def PreprocessStream(
         self, requests: AsyncIterator[pre_pb.StreamRequest], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[pre_pb.StreamReply]:
+    ) -> AsyncIterator[bytes]:
         """At most stream_window images in work or waiting to be sent, and stream_reply_bytes
         of their replies (stream_window.py); the next request is read only when there is
         room, so HTTP/2 flow control slows a client that sends faster than we work, or reads
         slower, and a client that never reads holds a bounded share of memory."""
         window = StreamWindow(self._stream_window, self._stream_reply_bytes)
-        replies: asyncio.Queue[pre_pb.StreamReply | None] = asyncio.Queue()
+        replies: asyncio.Queue[bytes | None] = asyncio.Queue()
         feeder = asyncio.create_task(self._feed(requests, window, replies))
         try:
             while (reply := await replies.get()) is not None:
                 yield reply
-                await window.sent(reply_bytes(reply))
+                await window.sent(len(reply))
             await feeder  # a failure of the request stream itself ends the call with it
         finally:
             feeder.cancel()
@@ -70,7 +72,7 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
         self,
         requests: AsyncIterator[pre_pb.StreamRequest],
         window: StreamWindow,
-        replies: asyncio.Queue[pre_pb.StreamReply | None],
+        replies: asyncio.Queue[bytes | None],
     ) -> None:
         items: set[asyncio.Task[None]] = set()
         messages = aiter(requests)
@@ -93,17 +95,18 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
     async def _one(
         self,
         item: pre_pb.StreamRequest,
-        replies: asyncio.Queue[pre_pb.StreamReply | None],
+        replies: asyncio.Queue[bytes | None],
         window: StreamWindow,
     ) -> None:
         try:
             result = await self._preprocess(item.image, item.profile)
-            reply = pre_pb.StreamReply(id=item.id, code=grpc.StatusCode.OK.value[0], result=result)
+            ok = pre_pb.StreamReply(id=item.id, code=grpc.StatusCode.OK.value[0])
+            reply = with_field(ok, "result", result)  # the image service's reply, unparsed
         except ServiceError as error:
             code = grpc.StatusCode[status_name_of(error)].value[0]
             reply = pre_pb.StreamReply(
                 id=item.id, code=code, reason=reason_of(error), message=error.message
-            )
+            ).SerializeToString()
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -114,21 +117,21 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
         except Exception:
             logger.exception("unexpected error on stream item %r", item.id)
             reply = self._internal_error(item)
-        await window.made(reply_bytes(reply))
+        await window.made(len(reply))
         await replies.put(reply)
 
     @staticmethod
-    def _internal_error(item: pre_pb.StreamRequest) -> pre_pb.StreamReply:
+    def _internal_error(item: pre_pb.StreamRequest) -> bytes:
         code = grpc.StatusCode.INTERNAL.value[0]
         return pre_pb.StreamReply(
             id=item.id, code=code, reason="internal", message="internal error"
-        )
+        ).SerializeToString()
 
-    async def _preprocess(self, image: pre_pb.ImageInput, name: str) -> pre_pb.PreprocessReply:
+    async def _preprocess(self, image: pre_pb.ImageInput, name: str) -> bytes:
         profile = self._profiles.get(name)
         data = await self._sources.obtain(image.content, image.url)
         await asyncio.to_thread(read_header, data, self._limits)  # limits, before any transfer
-        return await self._images.preprocess(data, profile.model_dump_json())
+        return await self._images.preprocess_wire(data, profile.model_dump_json())
 
     async def ListProfiles(
         self, request: pre_pb.ListProfilesRequest, context: grpc.aio.ServicerContext

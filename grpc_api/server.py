@@ -19,6 +19,7 @@ from grpc_api.url_policy import AddressPolicy
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, configure_pillow
+from imagescaler.runtime.grpc_raw_replies import add_with_raw_replies
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_tuning import FORWARDING
@@ -56,7 +57,13 @@ async def create_server(
 
     def add_servicers(server: Any) -> list[str]:
         api_grpc.add_ImageScalerServicer_to_server(scaler, server)
-        pre_grpc.add_PreprocessorServicer_to_server(preprocessor, server)
+        # The image service's replies are passed on as they came, unparsed.
+        add_with_raw_replies(
+            pre_grpc.add_PreprocessorServicer_to_server,
+            preprocessor,
+            server,
+            ["Preprocess", "PreprocessStream"],
+        )
         return [SCALER, PREPROCESSOR]
 
     return await start_service(settings, add_servicers, [downloader.close, images.close], registry)

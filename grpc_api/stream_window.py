@@ -9,15 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
-from grpc_stubs import preprocess_v1_pb2 as pre_pb
-
 FIRST_IMAGES = 2
-
-
-def reply_bytes(reply: pre_pb.StreamReply) -> int:
-    """The reply's payload (a tensor's or an image's bytes), without serialising it."""
-    result = reply.result
-    return len(result.tensor.data) + len(result.image.data)
 
 
 class StreamWindow:

@@ -12,6 +12,7 @@ from image_service.servicer import SERVICE_NAME, ImageServiceServicer
 from image_service.settings import ImageServiceSettings
 from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.formats import Limits, configure_pillow
+from imagescaler.runtime.grpc_raw_replies import add_with_raw_replies
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_budget import MemoryBudget
@@ -30,7 +31,10 @@ async def create_server(
     servicer = ImageServiceServicer(pool, limits, budget, settings.max_message_bytes, metrics)
 
     def add_servicers(server: Any) -> list[str]:
-        image_grpc.add_ImageServiceServicer_to_server(servicer, server)
+        # Its replies are written once onto the wire (messages.preprocess_reply_wire).
+        add_with_raw_replies(
+            image_grpc.add_ImageServiceServicer_to_server, servicer, server, ["Preprocess"]
+        )
         return [SERVICE_NAME]
 
     async def shutdown_pool() -> None:

@@ -6,13 +6,12 @@ import grpc
 
 from grpc_stubs import image_service_v1_pb2 as pb
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
-from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from image_service.job_profiles import profile_from_job
 from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.formats import Limits
 from imagescaler.imaging.jxl_header import is_jxl
 from imagescaler.imaging.preprocess import Result, preprocess
-from imagescaler.messages import preprocess_reply
+from imagescaler.messages import preprocess_reply_wire
 from imagescaler.runtime.errors import InvalidRequest
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_budget import MemoryBudget
@@ -38,7 +37,7 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
 
     async def Preprocess(
         self, request: pb.PreprocessJob, context: grpc.aio.ServicerContext
-    ) -> pre_pb.PreprocessReply:
+    ) -> bytes:
         if not request.image:
             raise InvalidRequest("no image: the job carries no image bytes")
         profile = profile_from_job(
@@ -54,7 +53,7 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
             heavy=is_jxl(request.image),  # its cost is in its decode tree, not its size
         )
         self._record(len(request.image), result)
-        return preprocess_reply(result)
+        return preprocess_reply_wire(result)  # a serialised PreprocessReply
 
     def _record(self, size: int, result: Result) -> None:
         """One request, one set of figures: input, stages, output (every profile alike)."""

@@ -1,14 +1,70 @@
 """Library values as imagescaler.preprocess.v1 messages and back: a result as a reply, and
 geometry both ways. The one home of these conversions: the image service, the gateway,
-`batch --server` and the tests import them."""
+`batch --server` and the tests import them.
+
+Large payloads (an image, a tensor) are never copied into a message: the small fields are
+serialised alone and the payload written after them as its field on the wire, which protobuf
+parsers read as the same message (fields may come in any order; `with_field`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+from google.protobuf.message import Message
+
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.preprocess import Result
+
+_LENGTH_DELIMITED = 2
+_TENSOR_DATA = pre_pb.Tensor.DESCRIPTOR.fields_by_name["data"].number
+_REPLY_TENSOR = pre_pb.PreprocessReply.DESCRIPTOR.fields_by_name["tensor"].number
+Payload = bytes | memoryview
+
+
+def varint(value: int) -> bytes:
+    """Protobuf's base-128 varint of a non-negative integer."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def field_parts(number: int, payload: Payload) -> list[Payload]:
+    """A length-delimited field on the wire: its key, its length, the payload itself."""
+    return [varint(number << 3 | _LENGTH_DELIMITED), varint(len(payload)), payload]
+
+
+def with_field(fields: Message, name: str, payload: Payload) -> bytes:
+    """The wire form of `fields` (its `name` field unset) with `payload` as that field,
+    written last: one copy of the payload, where building the message and serialising it
+    copy it twice. An empty payload is left out, as proto3 leaves it out."""
+    head = fields.SerializeToString()
+    if not len(payload):
+        return head
+    number = fields.DESCRIPTOR.fields_by_name[name].number
+    return b"".join([head, *field_parts(number, payload)])
+
+
+def preprocess_reply_wire(result: Result) -> bytes:
+    """preprocess_reply(result) serialised, a tensor's values copied once: from the array
+    itself into the bytes handed to gRPC (building the message and serialising it copied
+    them twice more)."""
+    if result.array is None:
+        return preprocess_reply(result).SerializeToString()
+    array = np.ascontiguousarray(result.array)
+    reply = pre_pb.PreprocessReply(
+        profile=result.profile, geometry=geometry_message(result.geometry)
+    )
+    tensor = pre_pb.Tensor(shape=array.shape, dtype=str(array.dtype))
+    values = field_parts(_TENSOR_DATA, array.data.cast("B"))
+    tensor_head = tensor.SerializeToString()
+    tensor_length = len(tensor_head) + sum(len(part) for part in values)
+    key = varint(_REPLY_TENSOR << 3 | _LENGTH_DELIMITED)
+    return b"".join([reply.SerializeToString(), key, varint(tensor_length), tensor_head, *values])
 
 
 def geometry_message(geometry: Geometry) -> pre_pb.Geometry:
