@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -42,7 +43,10 @@ class WorkerPool:
                 self._release()
                 raise
         cancellation = Cancellation()
-        future = self._executor.submit(run_cancellable, cancellation, job, *args)
+        # The caller's context goes with the job: its request id reaches any log line made
+        # on the worker thread (libvips' warnings, through pyvips' logger).
+        context = contextvars.copy_context()
+        future = self._executor.submit(context.run, run_cancellable, cancellation, job, *args)
         # Released when the job really ends, even if the caller gave up waiting.
         future.add_done_callback(self._on_end(heavy, asyncio.get_running_loop()))
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -85,3 +85,32 @@ def admit(caller: Caller, metrics: HttpMetrics) -> str:
     if caller.subject is None:
         metrics.auth_failures.labels(caller.failure_reason).inc()
     return caller.require()
+
+
+def refuse_unknown_query(request: Request) -> None:
+    """400 `invalid_request` for a query parameter the route does not take: one that is
+    ignored would silently give something else (round 3: /v1/scale?profile=yolo-640 gave a
+    1024x768 grey JPEG)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    known = _query_names(dependant) if dependant is not None else set()
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        takes = f"it takes {', '.join(sorted(known))}" if known else "it takes none"
+        hint = "; profiles are for /v1/preprocess" if "profile" in unknown else ""
+        raise GatewayError(
+            400,
+            "invalid_request",
+            f"unknown query parameter {', '.join(map(repr, unknown))} on "
+            f"{request.url.path}: {takes}{hint}",
+        )
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+KnownQuery = Depends(refuse_unknown_query)

@@ -37,7 +37,20 @@ def client_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", nargs="?", type=Path, help="image file to send")
     parser.add_argument("--url", help="http(s) URL for the API to download instead of a file")
     parser.add_argument(
-        "-o", "--output", type=Path, default=Path("out.jpg"), help="where to write the result"
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="where to write the result (default: out.jpg, or out.npy / out.png / out.webp "
+        "for what a profile gives)",
+    )
+    parser.add_argument(
+        "--profile",
+        help="a profile of the API's (see --list-profiles): the image or tensor (.npy) it "
+        "gives, and its geometry printed; without it, the original scaling (ScaleImage)",
+    )
+    parser.add_argument(
+        "--list-profiles", action="store_true", help="print the API's profiles and stop"
     )
     parser.add_argument("--server", default=loopback(API_PORT), help="API address, host:port")
     parser.add_argument(

@@ -1,8 +1,11 @@
-"""`imagescaler client`: send a file or URL to the ImageScaler API and write the result."""
+"""`imagescaler client`: send a file or URL to the API and write the result: ScaleImage (the
+original scaling), or a profile through Preprocessor v1 (the image, or the tensor as .npy, and
+the geometry printed); `--list-profiles` names what the API serves."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -10,6 +13,11 @@ import grpc
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
+from grpc_stubs import preprocess_v1_pb2 as pre_pb
+from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
+from imagescaler.imaging.encoding import BY_MEDIA_TYPE
+from imagescaler.imaging.tensors import npy_header
+from imagescaler.messages import geometry_dict
 from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
 
 
@@ -22,20 +30,57 @@ def build_request(file: Path | None, url: str | None) -> api_pb.ScaleImageReques
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        request = build_request(args.file, args.url)
-    except OSError as error:
-        print(f"cannot read {args.file}: {error.strerror}", file=sys.stderr)
-        return 2
     with grpc.insecure_channel(
         args.server, options=message_size_options(CLIENT_MESSAGE_LIMIT)
     ) as channel:
-        stub = api_grpc.ImageScalerStub(channel)
         try:
-            reply = stub.ScaleImage(request, timeout=args.timeout)
+            if args.list_profiles:
+                return list_profiles(channel, args.timeout)
+            request = build_request(args.file, args.url)
+            if args.profile is None:
+                reply = api_grpc.ImageScalerStub(channel).ScaleImage(request, timeout=args.timeout)
+                return write(args.output, reply.content)
+            return preprocess(channel, request.image, args)
+        except OSError as error:
+            print(f"cannot read {args.file}: {error.strerror}", file=sys.stderr)
+            return 2
         except grpc.RpcError as error:
             print(f"error: {error.code().name}: {error.details()}", file=sys.stderr)
             return 1
-    args.output.write_bytes(reply.content)
-    print(f"wrote {args.output} ({len(reply.content)} bytes)")
+
+
+def list_profiles(channel: grpc.Channel, timeout: float) -> int:
+    listed = pre_grpc.PreprocessorStub(channel).ListProfiles(
+        pre_pb.ListProfilesRequest(), timeout=timeout
+    )
+    for profile in listed.profiles:
+        print(f"{profile.name:<16} {profile.ref:<32} {profile.description}")
+    return 0
+
+
+def preprocess(channel: grpc.Channel, image: api_pb.Image, args: argparse.Namespace) -> int:
+    source = pre_pb.ImageInput(content=image.content, url=image.source.http_uri)
+    request = pre_pb.PreprocessRequest(image=source, profile=args.profile)
+    reply = pre_grpc.PreprocessorStub(channel).Preprocess(request, timeout=args.timeout)
+    if reply.WhichOneof("output") == "tensor":
+        tensor = reply.tensor
+        data = npy_header(tuple(tensor.shape), tensor.dtype) + tensor.data
+        output = output_path(args.output, "npy")
+    else:
+        data = reply.image.data
+        output = output_path(args.output, BY_MEDIA_TYPE[reply.image.media_type].extension)
+    print(f"profile {reply.profile}")
+    print(f"geometry {json.dumps(geometry_dict(reply.geometry))}")
+    return write(output, data)
+
+
+def output_path(given: Path | None, extension: str) -> Path:
+    """-o as given, else out.EXTENSION for what came back."""
+    return given if given is not None else Path(f"out.{extension}")
+
+
+def write(output: Path | None, data: bytes) -> int:
+    path = output if output is not None else Path("out.jpg")
+    path.write_bytes(data)
+    print(f"wrote {path} ({len(data)} bytes)")
     return 0

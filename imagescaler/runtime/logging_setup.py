@@ -8,6 +8,8 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from imagescaler.runtime.request_context import current_request_id
+
 _RESERVED = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
 
 
@@ -41,7 +43,21 @@ class TextFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = _CONTROL.sub(_escape, record.message)
+        request_id = getattr(record, "request_id", "-")
+        if request_id != "-" and "request_id=" not in record.message:
+            record.message += f" (request {request_id})"  # a library's warning, say libvips'
         return super().formatMessage(record)
+
+
+class RequestIdFilter(logging.Filter):
+    """Every record made while a request is in progress carries its id, whoever logged it:
+    libvips' warnings through pyvips' logger included (the worker pool runs each job in its
+    caller's context)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            record.request_id = current_request_id()
+        return True
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
@@ -54,4 +70,5 @@ def _escape(match: re.Match[str]) -> str:
 def configure_logging(log_format: str, level: str, service: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service) if log_format == "json" else TextFormatter(service))
+    handler.addFilter(RequestIdFilter())
     logging.basicConfig(level=level, handlers=[handler], force=True)

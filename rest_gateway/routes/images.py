@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from rest_gateway.deps import ApiDep, CallerDep, MetricsDep, admit
+from rest_gateway.deps import ApiDep, CallerDep, KnownQuery, MetricsDep, admit
 from rest_gateway.image_body import read_image_body
 from rest_gateway.limits import rate_limited
 from rest_gateway.scaler_api_client import ScaledImage
@@ -14,7 +14,7 @@ from rest_gateway.schemas import (
     error_responses,
 )
 
-router = APIRouter(tags=["images"])
+router = APIRouter(tags=["images"], dependencies=[KnownQuery])
 
 
 @router.post(

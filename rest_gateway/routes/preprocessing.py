@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from rest_gateway.deps import ApiDep, CallerDep, MetricsDep, ProfileOutputsDep, admit
+from imagescaler.imaging.profiles import BUILTIN_PROFILES
+from rest_gateway.deps import ApiDep, CallerDep, KnownQuery, MetricsDep, ProfileOutputsDep, admit
 from rest_gateway.image_body import read_image_body
 from rest_gateway.limits import rate_limited
 from rest_gateway.negotiation import negotiate_or_406
@@ -20,9 +21,17 @@ from rest_gateway.schemas import (
     error_responses,
 )
 
-router = APIRouter(tags=["preprocessing"])
+router = APIRouter(tags=["preprocessing"], dependencies=[KnownQuery])
+# Offered as choices in the docs (Swagger's drop-down); a deployment's own profiles (the API's
+# --profiles-file) are accepted too: GET /v1/profiles lists them all.
+KNOWN_PROFILES = ["default", *BUILTIN_PROFILES]
 ProfileName = Annotated[
-    str, Query(description="a profile of GET /v1/profiles", examples=["imagenet-224"])
+    str,
+    Query(
+        description="a profile of GET /v1/profiles (the built-in ones are offered here; a "
+        "deployment may serve more)",
+        json_schema_extra={"enum": KNOWN_PROFILES},
+    ),
 ]
 
 

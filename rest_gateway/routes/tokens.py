@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from rest_gateway.deps import IdentityDep, MetricsDep
+from rest_gateway.deps import IdentityDep, KnownQuery, MetricsDep
 from rest_gateway.errors import GatewayError
 from rest_gateway.limits import rate_limited
 from rest_gateway.schemas import TokenResponse, error_responses
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], dependencies=[KnownQuery])
 PasswordForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 
 

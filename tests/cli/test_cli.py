@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -11,9 +12,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from imagescaler.cli.settings_table import replace_in, settings_table
+from imagescaler.imaging.preprocess import preprocess
+from imagescaler.imaging.profiles import BUILTIN_PROFILES
 from imagescaler.runtime.grpc_server import RunningServer
 from rest_gateway.identity import token_issuer
 from rest_gateway.settings import GatewaySettings
@@ -23,7 +27,7 @@ from tests.support.paths import ROOT, SHARED_IMAGES
 
 
 def run(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 30
+    *args: str, env: dict[str, str] | None = None, timeout: float = 30, cwd: Path = ROOT
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*IMAGESCALER, *args],
@@ -32,7 +36,7 @@ def run(
         timeout=timeout,
         check=False,
         env={**os.environ, **(env or {})},
-        cwd=ROOT,
+        cwd=cwd,
     )
 
 
@@ -97,6 +101,29 @@ def test_client_writes_the_result(api: RunningServer, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     image = open_bytes(out.read_bytes())
     assert (image.mode, image.size) == ("L", (1024, 768))
+
+
+def test_client_with_a_profile_writes_the_npy_and_prints_the_geometry(
+    api: RunningServer, tmp_path: Path
+) -> None:
+    photo = SHARED_IMAGES / "phone_4032x3024_exif6.jpg"
+    server = f"127.0.0.1:{api.port}"
+    result = run("client", str(photo), "--profile", "yolo-640", "--server", server, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    array = np.load(tmp_path / "out.npy")  # named for what came back
+    local = preprocess(photo.read_bytes(), BUILTIN_PROFILES["yolo-640"])
+    assert np.array_equal(array, local.array)
+    assert f"profile {local.profile}" in result.stdout
+    geometry = json.loads(result.stdout.split("geometry ", 1)[1].splitlines()[0])
+    assert geometry["padding"] == [80, 0, 80, 0] and geometry["orientation"] == 6
+
+
+def test_client_lists_the_profiles(api: RunningServer) -> None:
+    result = run("client", "--list-profiles", "--server", f"127.0.0.1:{api.port}")
+    assert result.returncode == 0, result.stderr
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert {"default", "imagenet-224", "clip-224", "yolo-640"} <= set(names)
+    assert BUILTIN_PROFILES["yolo-640"].reference in result.stdout
 
 
 def test_client_prints_the_error_and_fails(api: RunningServer, tmp_path: Path) -> None:

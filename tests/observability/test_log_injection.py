@@ -3,6 +3,7 @@ name forged a whole line in the text format, and a 20 MB name wrote a 20 MB line
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator
 
@@ -11,8 +12,10 @@ import pytest
 
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
+from image_service.worker_pool import WorkerPool
 from imagescaler.runtime.grpc_server import RunningServer
-from imagescaler.runtime.logging_setup import TextFormatter
+from imagescaler.runtime.logging_setup import RequestIdFilter, TextFormatter
+from imagescaler.runtime.request_context import begin_request
 from imagescaler.runtime.request_log import MAX_FIELD_CHARS, log_request
 from tests.support.images import shared_image
 from tests.support.servers import CLIENT_OPTIONS
@@ -68,3 +71,35 @@ def test_any_log_message_has_its_control_characters_escaped(
     logging.getLogger("imagescaler.test").warning("fetching %s failed", "http://a/\r\nforged")
     (line,) = text_lines(caplog.records)
     assert line.endswith("fetching http://a/\\r\\nforged failed")
+
+
+def test_a_library_warning_on_a_worker_thread_names_its_request() -> None:
+    """Round 3: libvips' warnings ("PCS illuminant is not D50") reached the logs without the
+    request id. The pool runs each job in its caller's context, and every record gets the id."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    handler.addFilter(RequestIdFilter())
+    pyvips_logger = logging.getLogger("pyvips")
+    pyvips_logger.addHandler(handler)
+
+    def decode_with_a_warning() -> None:
+        pyvips_logger.warning("PCS illuminant is not D50")  # as pyvips passes libvips' on
+
+    async def one_request() -> None:
+        begin_request("req-4711")
+        pool = WorkerPool(workers=1, queue_depth=0)
+        await pool.run(decode_with_a_warning)
+        pool.shutdown()
+
+    try:
+        asyncio.run(one_request())
+    finally:
+        pyvips_logger.removeHandler(handler)
+    (record,) = records
+    assert record.request_id == "req-4711"  # type: ignore[attr-defined]
+    assert (
+        TextFormatter("image-service")
+        .format(record)
+        .endswith("pyvips: PCS illuminant is not D50 (request req-4711)")
+    )

@@ -133,3 +133,18 @@ def test_the_new_routes_need_a_token_and_are_rate_limited(
     with gateway.client(headers={"Authorization": f"Bearer {token}"}) as http:
         statuses = [http.get("/v1/profiles").status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
+
+
+def test_a_query_parameter_a_route_ignores_is_refused(http: httpx.Client) -> None:
+    """Round 3: /v1/scale?profile=yolo-640 silently gave a 1024x768 grey JPEG."""
+    photo = {"file": (PHOTO, shared_image(PHOTO), "image/jpeg")}
+    scale = http.post("/v1/scale", params={"profile": "yolo-640"}, files=photo)
+    assert scale.status_code == 400 and scale.json()["error"] == "invalid_request"
+    assert scale.json()["detail"] == (
+        "unknown query parameter 'profile' on /v1/scale: it takes none; "
+        "profiles are for /v1/preprocess"
+    )
+    typo = http.post("/v1/preprocess", params={"profil": "yolo-640"}, files=photo)
+    assert typo.status_code == 400 and "'profil'" in typo.json()["detail"]
+    assert "it takes profile" in typo.json()["detail"]
+    assert upload(http, "yolo-640").status_code == 200  # the parameter it takes still works

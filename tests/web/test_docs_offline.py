@@ -64,3 +64,32 @@ def test_redoc_renders_offline(offline: tuple[Any, list[str]], gateway: GatewayT
     heading = page.locator("h2").filter(has_text="Scale an uploaded image or one at a URL")
     expect(heading.first).to_be_visible(timeout=20_000)
     assert elsewhere == [], f"ReDoc reached for other hosts: {elsewhere}"
+
+
+def test_swagger_try_it_out_gives_a_tensor_profiles_npy(
+    offline: tuple[Any, list[str]], gateway: GatewayThread
+) -> None:
+    """Round 3: Swagger sent `accept: image/jpeg` (the first type listed) and got 406 for a
+    tensor profile. Now it sends */* and the profile is a choice in a drop-down."""
+    page, elsewhere = offline
+    page.goto(gateway.url + "/docs")
+    operation = page.locator("#operations-preprocessing-preprocess_v1_preprocess_post")
+    expect(operation).to_be_visible(timeout=20_000)
+    page.locator("button.authorize").first.click()
+    page.locator("#oauth_username").fill("alice")
+    page.locator("#oauth_password").fill(PASSWORD)
+    page.locator(".auth-btn-wrapper button.authorize").click()
+    expect(page.locator(".auth-container")).to_contain_text("Authorized", timeout=10_000)
+    page.locator(".auth-btn-wrapper button.btn-done").click()
+    operation.locator(".opblock-summary").click()
+    operation.get_by_role("button", name="Try it out").click()
+    choices = operation.locator("select").filter(has_text="yolo-640")
+    choices.select_option("yolo-640")
+    operation.locator("input[type=file]").set_input_files(
+        str(SHARED_IMAGES / "hotdog_1400x1316.jpg")
+    )
+    operation.get_by_role("button", name="Execute").click()
+    status = operation.locator(".live-responses-table tbody td.response-col_status").first
+    expect(status).to_have_text("200", timeout=30_000)
+    expect(operation.locator(".live-responses-table")).to_contain_text("application/x-npy")
+    assert elsewhere == [], f"the docs reached for other hosts: {elsewhere}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,7 +37,7 @@ def test_sign_in_upload_and_see_the_result(page: Any) -> None:
         str(SHARED_IMAGES / "phone_4032x3024_exif6.jpg")
     )
     assert page.locator("#results").is_hidden()  # nothing to show before the first result
-    page.get_by_role("button", name="Scale").click()
+    page.get_by_role("button", name="Preprocess").click()
     result_info = page.locator("#result-info")
     expect(result_info).to_contain_text("1024 × 768", timeout=30_000)
     page.wait_for_function("document.querySelector('#result').naturalWidth > 0", timeout=30_000)
@@ -64,7 +65,7 @@ def test_wrong_password_shows_a_message(page: Any) -> None:
 def test_unsupported_file_shows_a_message(page: Any) -> None:
     sign_in(page, PASSWORD)
     page.get_by_label("Image file").set_input_files(str(SHARED_IMAGES / "formats" / "test.pdf"))
-    page.get_by_role("button", name="Scale").click()
+    page.get_by_role("button", name="Preprocess").click()
     alert = page.get_by_role("alert")
     alert.wait_for(state="visible")
     assert alert.inner_text().startswith("This file type is not supported (PDF is not accepted")
@@ -85,7 +86,7 @@ def choose_and_scale(page: Any, profile: str) -> None:
     page.get_by_label("Image file").set_input_files(
         str(SHARED_IMAGES / "phone_4032x3024_exif6.jpg")
     )
-    page.get_by_role("button", name="Scale").click()
+    page.get_by_role("button", name="Preprocess").click()
 
 
 def test_a_tensor_profile_is_previewed_with_its_reference_and_geometry(page: Any) -> None:
@@ -95,7 +96,17 @@ def test_a_tensor_profile_is_previewed_with_its_reference_and_geometry(page: Any
         "Tensor 3 × 640 × 640 float32", timeout=30_000
     )
     expect(page.locator("#profile-ref")).to_contain_text("yolo-640@1#")
-    assert "padding: [80,0,80,0]" in page.locator("#geometry").inner_text()
+    padding = page.locator("#geometry tr", has_text="padding")
+    expect(padding).to_contain_text("[80, 0, 80, 0]")
+    expect(padding).to_contain_text("letterbox added around it")
+    # Rounded for display: no float noise such as 6.300000000000001 anywhere.
+    shown = page.locator("#geometry td:nth-child(2)").all_inner_texts()
+    assert shown and not any(re.search(r"\.\d{4,}", value) for value in shown), shown
+    expect(page.locator("#geometry tr", has_text="output_to_source")).to_contain_text(
+        "maps a point of the result to the photo"
+    )
+    assert page.locator("#geometry-docs").get_attribute("href") == "/docs#/preprocessing"
+    expect(page.get_by_role("heading", name="Preprocess an image")).to_be_visible()
     preview = page.locator("#tensor-preview")
     assert preview.is_visible() and page.locator("#result").is_hidden()
     # The letterbox (left 80 columns) is YOLO's grey 114; the photo is in between.
@@ -134,7 +145,7 @@ def test_the_crop_box_is_drawn_over_the_original(page: Any) -> None:
 
 def scale_photo(page: Any, name: str) -> None:
     page.get_by_label("Image file").set_input_files(str(SHARED_IMAGES / name))
-    page.get_by_role("button", name="Scale").click()
+    page.get_by_role("button", name="Preprocess").click()
 
 
 def test_an_error_clears_the_earlier_result_and_takes_the_focus(page: Any) -> None:
@@ -154,7 +165,7 @@ def test_an_error_clears_the_earlier_result_and_takes_the_focus(page: Any) -> No
 def test_a_host_that_does_not_resolve_is_a_download_failure(page: Any) -> None:
     sign_in(page, PASSWORD)
     page.get_by_label("or an image URL").fill("http://no-such-host.invalid/a.jpg")
-    page.get_by_role("button", name="Scale").click()
+    page.get_by_role("button", name="Preprocess").click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("could not be downloaded", timeout=30_000)
     assert "could not resolve host no-such-host.invalid" in alert.inner_text()
@@ -177,6 +188,19 @@ def test_the_last_of_file_and_url_is_sent_and_the_page_says_so(page: Any) -> Non
     expect(page.locator("#drop-help")).to_have_text(
         "Drop an image here, or press Enter to choose a file"
     )
+
+
+def test_on_a_phone_the_drop_zone_says_tap(browser: Any, gateway: GatewayThread) -> None:
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+    )
+    page = context.new_page()
+    page.goto(gateway.url + "/")
+    try:
+        sign_in(page, PASSWORD)
+        expect(page.locator("#drop-help")).to_have_text("Tap here to choose an image")
+    finally:
+        context.close()
 
 
 def test_at_phone_width_nothing_overflows_and_the_result_is_scrolled_to(

@@ -202,14 +202,50 @@ async function showResults(file, url, result, profile, took) {
   $("tensor-preview").hidden = !result.tensor;
   $("download").href = resultUrl;
   $("profile-ref").textContent = result.profile || "";
-  $("geometry").textContent = Object.entries(result.geometry)
-    .map(([name, value]) => `${name}: ${JSON.stringify(value)}`).join("\n");
+  showGeometry(result.geometry);
   const note = aspectNote(result.geometry, profile);
   $("aspect-note").textContent = note;
   $("aspect-note").hidden = !note;
   $("results").hidden = false;
   $("results").scrollIntoView({ block: "start" });
   $("results").focus({ preventScroll: true });
+}
+
+// What each field of the geometry means, for the table under the result.
+const GEOMETRY_FIELDS = {
+  source_size: "the photo as stored (width, height)",
+  orientation: "its EXIF orientation (1 = upright as stored)",
+  upright_size: "the photo turned upright",
+  decode_scale: "how far the decoder shrank it on load (1 = every pixel)",
+  crop_box: "the part of the upright photo that was used (x0, y0, x1, y1)",
+  scale: "result pixels per photo pixel (x, y)",
+  padding: "letterbox added around it (left, top, right, bottom)",
+  output_size: "the result (width, height)",
+  margin_skipped: "already close enough to the target: not resized",
+  output_to_source: "maps a point of the result to the photo (2x3 affine)",
+  source_to_output: "maps a point of the photo to the result (2x3 affine)",
+};
+
+// Numbers to at most 3 decimals, so float noise (6.300000000000001) does not show.
+function roundForDisplay(value) {
+  if (Array.isArray(value)) return value.map(roundForDisplay);
+  return typeof value === "number" ? Math.round(value * 1000) / 1000 : value;
+}
+
+function showGeometry(geometry) {
+  const rows = Object.entries(geometry).map(([name, value]) => {
+    const row = document.createElement("tr");
+    const field = document.createElement("th");
+    field.scope = "row";
+    field.textContent = name;
+    const shown = document.createElement("td");
+    shown.textContent = JSON.stringify(roundForDisplay(value)).replaceAll(",", ", ");
+    const meaning = document.createElement("td");
+    meaning.textContent = GEOMETRY_FIELDS[name] || "";
+    row.append(field, shown, meaning);
+    return row;
+  });
+  $("geometry").replaceChildren(...rows);
 }
 
 // Said when the picture is squashed or stretched: sx and sy differ by more than 1 %.
@@ -299,7 +335,10 @@ function npyBlob(tensor) {
   return new Blob([prefix, header, base64Bytes(tensor.data)], { type: "application/x-npy" });
 }
 
-const DROP_HELP = "Drop an image here, or press Enter to choose a file";
+// A phone has no Enter key and rarely a drag: it taps.
+const DROP_HELP = window.matchMedia("(pointer: coarse)").matches
+  ? "Tap here to choose an image"
+  : "Drop an image here, or press Enter to choose a file";
 
 function resetDropZone() {
   $("drop-help").textContent = DROP_HELP;

@@ -76,7 +76,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
     print(report.memory_table(results["memory"], large.label), end="\n\n")
     checked = check_targets(results, main.label)
     results["targets"] = [target.as_dict() for target in checked]
-    print(report.targets_table(checked))
+    print(report.targets_table(checked, quick=config.quick))
     config.json_path.parent.mkdir(parents=True, exist_ok=True)
     config.json_path.write_text(json.dumps(results, indent=2))
     print(f"\nJSON written to {config.json_path}")
