@@ -59,7 +59,11 @@ def list_profiles(channel: grpc.Channel, timeout: float) -> int:
 
 
 def preprocess(channel: grpc.Channel, image: api_pb.Image, args: argparse.Namespace) -> int:
-    source = pre_pb.ImageInput(content=image.content, url=image.source.http_uri)
+    source = (
+        pre_pb.ImageInput(content=image.content)
+        if image.content
+        else pre_pb.ImageInput(url=image.source.http_uri)
+    )  # one or the other: they are a oneof
     request = pre_pb.PreprocessRequest(image=source, profile=args.profile)
     reply = pre_grpc.PreprocessorStub(channel).Preprocess(request, timeout=args.timeout)
     if reply.WhichOneof("output") == "tensor":
