@@ -41,13 +41,20 @@ logger = logging.getLogger(__name__)
 DOCS_ASSETS = "/docs-assets"
 
 DESCRIPTION = """
-Scale images for machine-learning pipelines: every image comes back at one size
-(1024x768 by default), in grayscale unless configured otherwise.
+Image pre-processing for machine-learning pipelines: one pipeline for training and serving.
+A named, versioned profile turns an image into exactly the tensor (`.npy`) or image a model
+expects, with the geometry to map predictions back to the photo; the same function runs in
+training code (`from imagescaler import preprocess`) and in bulk runs (`imagescaler batch`).
 
 1. Get a token: `POST /v1/token` with your user name and password (or use a
    token from your identity provider). The **Authorize** button does this here.
-2. `POST /v1/scale` with the image as multipart field `file`, or JSON
-   `{"url": "https://..."}`.
+2. `GET /v1/profiles` lists the profiles with their references.
+3. `POST /v1/preprocess?profile=NAME` with the image as multipart field `file`, or JSON
+   `{"url": "https://..."}`: the image, a `.npy`, or JSON (`Accept: application/json`),
+   with `X-Imagescaler-Profile` and `X-Imagescaler-Geometry`.
+4. `POST /v1/inspect`: what the header says, no pixel decoded.
+5. `POST /v1/scale`: the original scaling, every image at one size (1024x768 by default),
+   in grayscale unless configured otherwise (the `default` profile).
 
 Every error is JSON: `{"error": code, "detail": text, "request_id": id}`.
 """

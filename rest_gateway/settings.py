@@ -77,7 +77,11 @@ class GatewaySettings(ServiceSettings):
     dev_state_file: Path | None = Field(
         None, description="local development state: signing key and dev user (imagescaler up)"
     )
-    rate_limit: Rate = Field("60/minute", description="requests to /v1/scale per user")
+    rate_limit: Rate = Field(
+        "60/minute",
+        description="requests per user to each of /v1/scale, /v1/preprocess, /v1/inspect and "
+        "/v1/profiles (each counted apart)",
+    )
     token_rate_limit: Rate = Field(
         "10/minute", description="requests to /v1/token per client address"
     )

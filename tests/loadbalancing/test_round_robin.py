@@ -28,7 +28,7 @@ def handled(replica: RunningServer) -> int:
     return sum(
         int(float(line.rsplit(" ", 1)[1]))
         for line in text.splitlines()
-        if line.startswith("grpc_server_handled_total{") and 'grpc_method="Process"' in line
+        if line.startswith("grpc_server_handled_total{") and 'grpc_method="Preprocess"' in line
     )
 
 

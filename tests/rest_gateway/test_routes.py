@@ -171,6 +171,14 @@ def test_openapi_documents_requests_examples_and_errors(gateway: GatewayThread) 
     with gateway.client() as client:
         spec = client.get("/openapi.json").json()
         assert client.get("/docs").status_code == 200
+    # The introduction says what the service is now, not only the original scaling.
+    intro = spec["info"]["description"]
+    assert "one pipeline for training and serving" in intro
+    assert all(path in intro for path in ("/v1/preprocess", "/v1/profiles", "/v1/inspect"))
+    preprocess = spec["paths"]["/v1/preprocess"]["post"]
+    assert next(iter(preprocess["responses"]["200"]["content"])) == "*/*"  # Swagger sends it
+    (profile,) = [p for p in preprocess["parameters"] if p["name"] == "profile"]
+    assert {"default", "imagenet-224", "yolo-640"} <= set(profile["schema"]["enum"])
     scale = spec["paths"]["/v1/scale"]["post"]
     bodies = scale["requestBody"]["content"]
     assert "multipart/form-data" in bodies and "example" in bodies["application/json"]

@@ -335,8 +335,8 @@ function npyBlob(tensor) {
   return new Blob([prefix, header, base64Bytes(tensor.data)], { type: "application/x-npy" });
 }
 
-// A phone has no Enter key and rarely a drag: it taps.
-const DROP_HELP = window.matchMedia("(pointer: coarse)").matches
+// A phone has no Enter key and rarely a drag: it taps (a coarse pointer, or a touch screen).
+const DROP_HELP = window.matchMedia("(pointer: coarse)").matches || navigator.maxTouchPoints > 0
   ? "Tap here to choose an image"
   : "Drop an image here, or press Enter to choose a file";
 
@@ -386,6 +386,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("signout").addEventListener("click", signOut);
   $("profile").addEventListener("change", describeProfile);
   wireDropZone();
+  resetDropZone();  // a phone is told to tap
   const saved = JSON.parse(sessionStorage.getItem(TOKEN_KEY) || "null");
   if (saved) signedIn(saved.token, saved.user); else $("username").focus();
 });
