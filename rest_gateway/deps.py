@@ -79,7 +79,7 @@ async def authenticate(request: Request, token: TokenDep, identity: IdentityDep)
 CallerDep = Annotated[Caller, Depends(authenticate)]
 
 
-def admit(caller: Caller, metrics: HttpMetrics) -> str:
+def require_caller(caller: Caller, metrics: HttpMetrics) -> str:
     """In a rate-limited route's body (the limit has counted the attempt by now): the
     subject, or the refusal, counted by reason."""
     if caller.subject is None:

@@ -125,8 +125,9 @@ def create_app(
     app.include_router(page.router)
     # Only the page's assets: web/static holds nothing else (no Python source is served).
     app.mount("/static", StaticFiles(directory=str(page.WEB_ROOT / "static")), name="static")
-    # Added last, so outermost: a body declared over the limit is 413 before admission
-    # counts it, however busy the gateway is.
+    # Starlette runs the middleware added last first. From the outside in: request id,
+    # observing, response headers, CORS, the body-size limit, then upload admission, so a
+    # body declared over the limit is 413 before admission counts it, however busy.
     app.add_middleware(
         UploadAdmission,
         max_uploads=settings.max_uploads_in_flight,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from rest_gateway.deps import ApiDep, CallerDep, KnownQuery, MetricsDep, admit
+from rest_gateway.deps import ApiDep, CallerDep, KnownQuery, MetricsDep, require_caller
 from rest_gateway.image_body import read_image_body
 from rest_gateway.limits import rate_limited
 from rest_gateway.scaler_api_client import ScaledImage
@@ -28,7 +28,7 @@ router = APIRouter(tags=["images"], dependencies=[KnownQuery])
 async def scale(request: Request, caller: CallerDep, api: ApiDep, metrics: MetricsDep) -> Response:
     """Send the image as multipart field `file`, or JSON `{"url": "https://..."}`. The
     answer is the image at the configured size (1024x768 grayscale JPEG by default)."""
-    admit(caller, metrics)
+    require_caller(caller, metrics)
     content, url = await read_image_body(request)
     return image_response(await api.scale(content, url))
 

@@ -8,7 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from imagescaler.imaging.profiles import BUILTIN_PROFILES
-from rest_gateway.deps import ApiDep, CallerDep, KnownQuery, MetricsDep, ProfileOutputsDep, admit
+from rest_gateway.deps import (
+    ApiDep,
+    CallerDep,
+    KnownQuery,
+    MetricsDep,
+    ProfileOutputsDep,
+    require_caller,
+)
 from rest_gateway.image_body import read_image_body
 from rest_gateway.limits import rate_limited
 from rest_gateway.negotiation import negotiate_or_406
@@ -60,7 +67,7 @@ async def preprocess(
     application/x-npy`, the default); `Accept: application/json` gives `{"profile",
     "geometry", "shape", "dtype", "data"}` with the data in base64. Every answer carries
     `X-Imagescaler-Profile` (name@version#hash) and `X-Imagescaler-Geometry` (JSON)."""
-    admit(caller, metrics)
+    require_caller(caller, metrics)
     accept = request.headers.get("accept", "")
     offers = await outputs.offers(profile)
     if offers is not None:  # negotiated before the upload is read and any pixel work
@@ -82,7 +89,7 @@ async def preprocess(
 async def profiles(
     request: Request, response: Response, caller: CallerDep, api: ApiDep, metrics: MetricsDep
 ) -> dict[str, Any]:
-    admit(caller, metrics)
+    require_caller(caller, metrics)
     listed = await api.list_profiles()
     return {
         "profiles": [
@@ -111,7 +118,7 @@ async def profiles(
 async def inspect(
     request: Request, response: Response, caller: CallerDep, api: ApiDep, metrics: MetricsDep
 ) -> dict[str, Any]:
-    admit(caller, metrics)
+    require_caller(caller, metrics)
     content, url = await read_image_body(request)
     facts = await api.inspect(content, url)
     return {
