@@ -2,12 +2,14 @@
 # Debian packages the test suite needs, installed when missing and we are root:
 #   chromium             the upload page test (Playwright drives it; no browser download)
 #   prometheus           the scrape test and promtool's checks of the rules
+#   redis-server         the shared rate-limit test starts its own on a free port
 #   podman, mmdebstrap   the container image test: a Debian base made here (no registry is
 #                        reachable), the Dockerfile built on it, its root run as a pod would
 set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 { [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
+[ -x /usr/bin/redis-server ] || missing+=(redis-server)
 [ -x /usr/bin/podman ] || missing+=(podman)
 [ -x /usr/bin/mmdebstrap ] || missing+=(mmdebstrap)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -3,7 +3,9 @@ built from keyword-argument settings."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +105,14 @@ def http_server() -> Iterator[LocalHttpServer]:
 def no_decode(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The decodes made during the test (tests/support/decode_spy.py); [] means none."""
     return spy_on_decodes(monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tests leave files for a person to look at (screenshots, the image's size):
+    $IMAGESCALER_TEST_ARTIFACTS when set (CI keeps it), else a temporary folder; never the
+    checkout."""
+    configured = os.environ.get("IMAGESCALER_TEST_ARTIFACTS")
+    folder = Path(configured) if configured else tmp_path_factory.mktemp("artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

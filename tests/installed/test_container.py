@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -26,11 +27,10 @@ from tests.support.pod_specs import container_specs, render
 from tests.support.processes import three_services
 
 pytestmark = [pytest.mark.slow, pytest.mark.system]
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodRunner]:
+def runner(tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[PodRunner]:
     missing = tools_missing()
     if missing:
         message = f"the container test needs {', '.join(missing)} (make test installs them as root)"
@@ -41,8 +41,7 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PodRunner]:
     ensure_base(work)
     build_image(ROOT)
     config = inspect_image()
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "container-image.txt").write_text(f"image size: {config.size / 1e6:.0f} MB\n")
+    (artifacts / "container-image.txt").write_text(f"image size: {config.size / 1e6:.0f} MB\n")
     root = mount_image()
     try:
         yield PodRunner(root, config, write_gateway_secret(work / "jwt"))
@@ -65,7 +64,7 @@ def test_the_image_runs_as_a_user_with_nothing_but_the_venv(runner: PodRunner) -
     for absent in ("usr/bin/gcc", "usr/bin/cc", "src", f"{site_packages}/tests"):
         assert not (root / absent).exists(), f"the image holds /{absent}"
     assert not list((root / "opt" / "venv").rglob(".git")), "the image holds a .git"
-    print(f"image size: {config.size / 1e6:.0f} MB")  # also in test-artifacts/
+    print(f"image size: {config.size / 1e6:.0f} MB")  # also in the artifacts folder
 
 
 EVERY_COMMAND = [

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from tests.support.gateway import PASSWORD, GatewayThread
-
-REDIS = "redis://127.0.0.1:6379"
+from tests.support.redis_server import REDIS_SERVER, redis_server
 
 
 def test_limited_request_gets_429_with_headers(
@@ -39,23 +40,24 @@ def test_limits_are_per_subject(start_gateway: Callable[..., GatewayThread], tok
     assert statuses == [415, 415, 429]
 
 
-@pytest.fixture
-def redis_available() -> None:
-    import redis
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A Redis of this module's own on a free port (tests/support/redis_server.py)."""
+    if shutil.which(REDIS_SERVER) is None:
+        message = "redis-server is missing: apt-get install redis-server"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with redis_server() as url:
+        yield url
 
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
-    except redis.RedisError as error:
-        pytest.fail(f"this test needs Redis on 127.0.0.1:6379: {error}")
 
-
-@pytest.mark.usefixtures("redis_available")
 def test_two_gateways_sharing_redis_let_through_exactly_the_limit(
-    start_gateway: Callable[..., GatewayThread], token: str
+    start_gateway: Callable[..., GatewayThread], token: str, redis_url: str
 ) -> None:
     prefix = f"test-shared-{uuid.uuid4().hex}"
     gateways = [
-        start_gateway(limiter_prefix=prefix, rate_limit="5/minute", rate_limit_storage=REDIS)
+        start_gateway(limiter_prefix=prefix, rate_limit="5/minute", rate_limit_storage=redis_url)
         for _ in range(2)
     ]
     statuses = []

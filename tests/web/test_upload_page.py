@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.support.gateway import PASSWORD, GatewayThread
-from tests.support.paths import ROOT, SHARED_IMAGES
+from tests.support.paths import SHARED_IMAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def sign_in(page: Any, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def test_sign_in_upload_and_see_the_result(page: Any) -> None:
+def test_sign_in_upload_and_see_the_result(page: Any, artifacts: Path) -> None:
     sign_in(page, PASSWORD)
     page.get_by_label("Image file").set_input_files(
         str(SHARED_IMAGES / "phone_4032x3024_exif6.jpg")
@@ -50,8 +50,7 @@ def test_sign_in_upload_and_see_the_result(page: Any) -> None:
         page.get_by_role("link", name="Download the result").get_attribute("download")
         == "scaled.jpg"
     )
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "upload-page.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "upload-page.png"), full_page=True)
 
 
 def test_wrong_password_shows_a_message(page: Any) -> None:
@@ -89,7 +88,9 @@ def choose_and_scale(page: Any, profile: str) -> None:
     page.get_by_role("button", name="Preprocess").click()
 
 
-def test_a_tensor_profile_is_previewed_with_its_reference_and_geometry(page: Any) -> None:
+def test_a_tensor_profile_is_previewed_with_its_reference_and_geometry(
+    page: Any, artifacts: Path
+) -> None:
     sign_in(page, PASSWORD)
     choose_and_scale(page, "yolo-640")
     expect(page.locator("#result-info")).to_contain_text(
@@ -125,11 +126,10 @@ def test_a_tensor_profile_is_previewed_with_its_reference_and_geometry(page: Any
         "3024",
         "4032",
     ]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "upload-page-yolo-640.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "upload-page-yolo-640.png"), full_page=True)
 
 
-def test_the_crop_box_is_drawn_over_the_original(page: Any) -> None:
+def test_the_crop_box_is_drawn_over_the_original(page: Any, artifacts: Path) -> None:
     sign_in(page, PASSWORD)
     choose_and_scale(page, "imagenet-224")
     expect(page.locator("#result-info")).to_contain_text("Tensor 3 × 224 × 224", timeout=30_000)
@@ -139,8 +139,7 @@ def test_the_crop_box_is_drawn_over_the_original(page: Any) -> None:
     drawn = box.evaluate("r => r.getBoundingClientRect().width")
     shown = page.locator("#original").evaluate("img => img.getBoundingClientRect().width")
     assert abs(drawn / shown - 2646 / 3024) < 0.01  # on the image, at the image's scale
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "upload-page-imagenet-224.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "upload-page-imagenet-224.png"), full_page=True)
 
 
 def scale_photo(page: Any, name: str) -> None:
@@ -204,7 +203,7 @@ def test_on_a_phone_the_drop_zone_says_tap(browser: Any, gateway: GatewayThread)
 
 
 def test_at_phone_width_nothing_overflows_and_the_result_is_scrolled_to(
-    browser: Any, gateway: GatewayThread
+    browser: Any, gateway: GatewayThread, artifacts: Path
 ) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844})
     page = context.new_page()
@@ -222,7 +221,6 @@ def test_at_phone_width_nothing_overflows_and_the_result_is_scrolled_to(
         assert -1 <= top < 844  # scrolled to: on screen, not below the first screen
         note = page.locator("#aspect-note")
         expect(note).to_contain_text("the aspect ratio changed")
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "upload-page-phone.png"))
+        page.screenshot(path=str(artifacts / "upload-page-phone.png"))
     finally:
         context.close()
