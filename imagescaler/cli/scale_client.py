@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             request = build_request(args.file, args.url)
             if args.profile is None:
                 reply = api_grpc.ImageScalerStub(channel).ScaleImage(request, timeout=args.timeout)
-                return write(args.output, reply.content)
+                return write(output_path(args.output, "jpg"), reply.content)
             return preprocess(channel, request.image, args)
         except OSError as error:
             print(f"cannot read {args.file}: {error.strerror}", file=sys.stderr)
@@ -83,8 +84,13 @@ def output_path(given: Path | None, extension: str) -> Path:
     return given if given is not None else Path(f"out.{extension}")
 
 
-def write(output: Path | None, data: bytes) -> int:
-    path = output if output is not None else Path("out.jpg")
-    path.write_bytes(data)
+def write(path: Path, data: bytes) -> int:
+    """Whole or not at all: written beside it, then renamed, so Ctrl-C leaves no half file."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     print(f"wrote {path} ({len(data)} bytes)")
     return 0

@@ -50,17 +50,12 @@ def render(
 
 
 def letterbox(
-    image: Image.Image,
-    canvas: tuple[int, int],
-    fill: tuple[int, int, int],
-    offset: tuple[int, int] | None = None,
+    image: Image.Image, canvas: tuple[int, int], fill: tuple[int, int, int], offset: tuple[int, int]
 ) -> Image.Image:
-    """`image` on a canvas of `fill` (a grey of the same luma for mode L), centred or at offset."""
+    """`image` at `offset` on a canvas of `fill` (a grey of the same luma for mode L)."""
     colour: int | tuple[int, int, int] = fill
     if image.mode == "L":
         colour = round(fill[0] * 0.299 + fill[1] * 0.587 + fill[2] * 0.114)
     background = Image.new(image.mode, canvas, colour)
-    if offset is None:
-        offset = ((canvas[0] - image.width) // 2, (canvas[1] - image.height) // 2)
     background.paste(image, offset)
     return background

@@ -11,21 +11,12 @@ Box = tuple[float, float, float, float]
 
 @dataclass(frozen=True)
 class ResizePlan:
-    """How to get there from one source size: crop `box`, resize to `size`, paste on `canvas`."""
+    """What a decode is asked for: the `box` of an upright image of size `source` that will
+    be resampled to `size` (shrink-on-load may aim no lower)."""
 
     source: tuple[int, int]
     box: Box
     size: tuple[int, int]
-    canvas: tuple[int, int] | None = None
-
-    @property
-    def output_size(self) -> tuple[int, int]:
-        return self.canvas or self.size
-
-    @property
-    def is_identity(self) -> bool:
-        full = (0.0, 0.0, float(self.source[0]), float(self.source[1]))
-        return self.box == full and self.output_size == self.source
 
     def decode_size_needed(self) -> tuple[int, int]:
         """The smallest whole-image size that still gives `size` at least one source pixel each."""

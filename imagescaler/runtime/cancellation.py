@@ -58,11 +58,6 @@ T = TypeVar("T")
 _current: ContextVar[Cancellation | None] = ContextVar("cancellation", default=None)
 
 
-def current() -> Cancellation | None:
-    """The running job's cancellation; None outside the worker pool (library use)."""
-    return _current.get()
-
-
 def run_cancellable(cancellation: Cancellation, job: Callable[..., T], *args: object) -> T:
     """Run `job(*args)` with `cancellation` as the current one (on the job's own thread)."""
     token = _current.set(cancellation)

@@ -78,12 +78,11 @@ def bomb(request: pytest.FixtureRequest) -> tuple[bytes, str]:
     return build(), message
 
 
-def test_bombs_are_refused_in_milliseconds_of_cpu(bomb: tuple[bytes, str]) -> None:
+def test_bombs_are_refused_before_any_decode(bomb: tuple[bytes, str], no_decode: list[str]) -> None:
     data, message = bomb
-    started = time.process_time()
     with pytest.raises(ImageTooComplex, match=message):
         scale(data, LIMITS)
-    assert time.process_time() - started < 1.0, "the refusal must not decode"
+    assert no_decode == [], "the refusal must not decode"
 
 
 def test_bombs_are_refused_over_grpc(bomb: tuple[bytes, str], client: ScaleClient) -> None:
@@ -105,12 +104,11 @@ def test_bombs_are_422_at_the_gateway(
     assert message.split(";")[0] in reply.json()["detail"]
 
 
-def test_bombs_are_refused_by_inspect(bomb: tuple[bytes, str]) -> None:
+def test_bombs_are_refused_by_inspect(bomb: tuple[bytes, str], no_decode: list[str]) -> None:
     data, message = bomb
-    started = time.process_time()
     with pytest.raises(ImageTooComplex, match=message):
         inspect_image(data, LIMITS)
-    assert time.process_time() - started < 1.0, "the refusal must not decode"
+    assert no_decode == [], "the refusal must not decode"
 
 
 def test_inspect_counts_gif_frames_as_pillow_does() -> None:

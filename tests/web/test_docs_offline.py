@@ -35,6 +35,16 @@ def offline(browser: Any, gateway: GatewayThread) -> Iterator[tuple[Any, list[st
     context.close()
 
 
+def authorize(page: Any) -> None:
+    """Swagger UI's Authorize dialog: the OAuth2 password flow as alice."""
+    page.locator("button.authorize").first.click()
+    page.locator("#oauth_username").fill("alice")
+    page.locator("#oauth_password").fill(PASSWORD)
+    page.locator(".auth-btn-wrapper button.authorize").click()
+    expect(page.locator(".auth-container")).to_contain_text("Authorized", timeout=10_000)
+    page.locator(".auth-btn-wrapper button.btn-done").click()
+
+
 def test_swagger_ui_renders_signs_in_and_scales_an_upload(
     offline: tuple[Any, list[str]], gateway: GatewayThread
 ) -> None:
@@ -42,12 +52,7 @@ def test_swagger_ui_renders_signs_in_and_scales_an_upload(
     page.goto(gateway.url + "/docs")
     scale = page.locator("#operations-images-scale_v1_scale_post")
     expect(scale).to_be_visible(timeout=20_000)
-    page.locator("button.authorize").first.click()
-    page.locator("#oauth_username").fill("alice")
-    page.locator("#oauth_password").fill(PASSWORD)
-    page.locator(".auth-btn-wrapper button.authorize").click()
-    expect(page.locator(".auth-container")).to_contain_text("Authorized", timeout=10_000)
-    page.locator(".auth-btn-wrapper button.btn-done").click()
+    authorize(page)
     scale.locator(".opblock-summary").click()
     scale.get_by_role("button", name="Try it out").click()
     scale.locator("input[type=file]").set_input_files(str(SHARED_IMAGES / "hotdog_1400x1316.jpg"))
@@ -75,12 +80,7 @@ def test_swagger_try_it_out_gives_a_tensor_profiles_npy(
     page.goto(gateway.url + "/docs")
     operation = page.locator("#operations-preprocessing-preprocess_v1_preprocess_post")
     expect(operation).to_be_visible(timeout=20_000)
-    page.locator("button.authorize").first.click()
-    page.locator("#oauth_username").fill("alice")
-    page.locator("#oauth_password").fill(PASSWORD)
-    page.locator(".auth-btn-wrapper button.authorize").click()
-    expect(page.locator(".auth-container")).to_contain_text("Authorized", timeout=10_000)
-    page.locator(".auth-btn-wrapper button.btn-done").click()
+    authorize(page)
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Try it out").click()
     choices = operation.locator("select").filter(has_text="yolo-640")
