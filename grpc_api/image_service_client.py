@@ -3,7 +3,9 @@
 The image bytes are never copied into a request message: each request's small fields are
 serialised alone and the image appended as its field on the wire (protobuf parsers take fields
 in any order). Building the message and serialising it copied a 4 MB photo twice on the event
-loop; an 8 MB PNG's copies took 6 ms of the API's time per request (docs/benchmarks.md)."""
+loop; an 8 MB PNG's copies took 6 ms of the API's time per request (docs/benchmarks.md). The
+caller builds the job (`preprocess_job`) and lets its own image go before the call, so that
+only the job is held while the image service works."""
 
 from __future__ import annotations
 
@@ -17,18 +19,22 @@ from imagescaler.runtime.grpc_client import UpstreamClient
 _SERVICE = image_pb.DESCRIPTOR.services_by_name["ImageService"].full_name
 
 
+def preprocess_job(image: bytes, profile_json: str) -> bytes:
+    """A serialised PreprocessJob: the profile, and the image written once after it."""
+    return with_field(image_pb.PreprocessJob(profile_json=profile_json), "image", image)
+
+
 class ImageServiceClient(UpstreamClient):
     peer = "image service"
     reason_prefix = "image_service"
 
-    async def preprocess(self, image: bytes, profile_json: str) -> pre_pb.PreprocessReply:
+    async def preprocess(self, job: bytes) -> pre_pb.PreprocessReply:
         """ImageService.Preprocess, its reply parsed (ScaleImage takes the image out of it)."""
-        return pre_pb.PreprocessReply.FromString(await self.preprocess_wire(image, profile_json))
+        return pre_pb.PreprocessReply.FromString(await self.preprocess_wire(job))
 
-    async def preprocess_wire(self, image: bytes, profile_json: str) -> bytes:
+    async def preprocess_wire(self, job: bytes) -> bytes:
         """ImageService.Preprocess, its reply as it came (a serialised PreprocessReply): the
         API passes it on unparsed, so a tensor is not copied twice more on the event loop."""
-        job = with_field(image_pb.PreprocessJob(profile_json=profile_json), "image", image)
         reply: bytes = await self.call(self._method("Preprocess"), job)
         return reply
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from grpc_api.image_service_client import ImageServiceClient
+from grpc_api.image_service_client import ImageServiceClient, preprocess_job
 from grpc_api.image_sources import ImageSources
 from grpc_api.profile_catalog import ProfileCatalog
 from grpc_api.stream_window import StreamWindow
@@ -17,12 +17,20 @@ from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, read_header
 from imagescaler.imaging.inspection import inspect_image
-from imagescaler.messages import with_field
+from imagescaler.messages import WithPayload, payload_apart, with_field
 from imagescaler.runtime.errors import ServiceError, reason_of, status_name_of
 from imagescaler.runtime.request_context import annotate
 
 logger = logging.getLogger(__name__)
 SERVICE_NAME = pre_pb.DESCRIPTOR.services_by_name["Preprocessor"].full_name
+# Request deserializers that keep an uploaded image apart from its message: a handler holds it
+# once, then only in the job it sends on (imagescaler.messages.WithPayload).
+UPLOADS = {
+    "Preprocess": payload_apart(pre_pb.PreprocessRequest, "image.content"),
+    "PreprocessStream": payload_apart(pre_pb.StreamRequest, "image.content"),
+}
+Request = WithPayload[pre_pb.PreprocessRequest]
+StreamItem = WithPayload[pre_pb.StreamRequest]
 
 
 class PreprocessorServicer(pre_grpc.PreprocessorServicer):
@@ -43,15 +51,14 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
         self._stream_window = stream_window
         self._stream_reply_bytes = stream_reply_bytes
 
-    async def Preprocess(
-        self, request: pre_pb.PreprocessRequest, context: grpc.aio.ServicerContext
-    ) -> bytes:
+    async def Preprocess(self, request: Request, context: grpc.aio.ServicerContext) -> bytes:
         """The image service's reply, passed on as it came (a serialised PreprocessReply)."""
-        annotate(profile=request.profile or "default")
-        return await self._preprocess(request.image, request.profile)
+        fields = request.message
+        annotate(profile=fields.profile or "default")
+        return await self._preprocess(request.take(), fields.image.url, fields.profile)
 
     async def PreprocessStream(
-        self, requests: AsyncIterator[pre_pb.StreamRequest], context: grpc.aio.ServicerContext
+        self, requests: AsyncIterator[StreamItem], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[bytes]:
         """At most stream_window images in work or waiting to be sent, and stream_reply_bytes
         of their replies (stream_window.py); the next request is read only when there is
@@ -70,7 +77,7 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
 
     async def _feed(
         self,
-        requests: AsyncIterator[pre_pb.StreamRequest],
+        requests: AsyncIterator[StreamItem],
         window: StreamWindow,
         replies: asyncio.Queue[bytes | None],
     ) -> None:
@@ -94,12 +101,13 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
 
     async def _one(
         self,
-        item: pre_pb.StreamRequest,
+        request: StreamItem,
         replies: asyncio.Queue[bytes | None],
         window: StreamWindow,
     ) -> None:
+        item = request.message
         try:
-            result = await self._preprocess(item.image, item.profile)
+            result = await self._preprocess(request.take(), item.image.url, item.profile)
             ok = pre_pb.StreamReply(id=item.id, code=grpc.StatusCode.OK.value[0])
             reply = with_field(ok, "result", result)  # the image service's reply, unparsed
         except ServiceError as error:
@@ -127,11 +135,15 @@ class PreprocessorServicer(pre_grpc.PreprocessorServicer):
             id=item.id, code=code, reason="internal", message="internal error"
         ).SerializeToString()
 
-    async def _preprocess(self, image: pre_pb.ImageInput, name: str) -> bytes:
+    async def _preprocess(self, content: bytes, url: str, name: str) -> bytes:
+        """The image service's reply for the image (`content`, else fetched from `url`)."""
         profile = self._profiles.get(name)
-        data = await self._sources.obtain(image.content, image.url)
+        data = await self._sources.obtain(content, url)
+        del content  # `data` is the one reference now
         await asyncio.to_thread(read_header, data, self._limits)  # limits, before any transfer
-        return await self._images.preprocess_wire(data, profile.model_dump_json())
+        job = preprocess_job(data, profile.model_dump_json())
+        del data  # only the job is held while the image service works
+        return await self._images.preprocess_wire(job)
 
     async def ListProfiles(
         self, request: pre_pb.ListProfilesRequest, context: grpc.aio.ServicerContext

@@ -8,19 +8,19 @@ from prometheus_client import CollectorRegistry
 
 from grpc_api.download import Downloader
 from grpc_api.image_scaler import SERVICE_NAME as SCALER
-from grpc_api.image_scaler import ImageScalerServicer
+from grpc_api.image_scaler import UPLOAD, ImageScalerServicer
 from grpc_api.image_service_client import ImageServiceClient
 from grpc_api.image_sources import ImageSources
 from grpc_api.preprocessor import SERVICE_NAME as PREPROCESSOR
-from grpc_api.preprocessor import PreprocessorServicer
+from grpc_api.preprocessor import UPLOADS, PreprocessorServicer
 from grpc_api.profile_catalog import ProfileCatalog, default_from_settings
 from grpc_api.settings import ApiSettings
 from grpc_api.url_policy import AddressPolicy
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, configure_pillow
-from imagescaler.runtime.grpc_raw_replies import add_with_raw_replies
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
+from imagescaler.runtime.grpc_wire_methods import add_servicer
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_tuning import FORWARDING
 
@@ -56,13 +56,20 @@ async def create_server(
     )
 
     def add_servicers(server: Any) -> list[str]:
-        api_grpc.add_ImageScalerServicer_to_server(scaler, server)
-        # The image service's replies are passed on as they came, unparsed.
-        add_with_raw_replies(
+        # Uploads are held once (image_scaler.UPLOAD, preprocessor.UPLOADS), and the image
+        # service's replies passed on as they came, unparsed.
+        add_servicer(
+            api_grpc.add_ImageScalerServicer_to_server,
+            scaler,
+            server,
+            deserializers={"ScaleImage": UPLOAD},
+        )
+        add_servicer(
             pre_grpc.add_PreprocessorServicer_to_server,
             preprocessor,
             server,
-            ["Preprocess", "PreprocessStream"],
+            raw_replies=["Preprocess", "PreprocessStream"],
+            deserializers=UPLOADS,
         )
         return [SCALER, PREPROCESSOR]
 

@@ -8,12 +8,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from grpc_stubs import image_service_v1_pb2_grpc as image_grpc
-from image_service.servicer import SERVICE_NAME, ImageServiceServicer
+from image_service.servicer import JOB_IMAGE, SERVICE_NAME, ImageServiceServicer
 from image_service.settings import ImageServiceSettings
 from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.formats import Limits, configure_pillow
-from imagescaler.runtime.grpc_raw_replies import add_with_raw_replies
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
+from imagescaler.runtime.grpc_wire_methods import add_servicer
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_budget import MemoryBudget
 from imagescaler.runtime.memory_tuning import PIXEL_WORK
@@ -31,9 +31,14 @@ async def create_server(
     servicer = ImageServiceServicer(pool, limits, budget, settings.max_message_bytes, metrics)
 
     def add_servicers(server: Any) -> list[str]:
-        # Its replies are written once onto the wire (messages.preprocess_reply_wire).
-        add_with_raw_replies(
-            image_grpc.add_ImageServiceServicer_to_server, servicer, server, ["Preprocess"]
+        # Its replies are written once onto the wire (messages.preprocess_reply_wire), and a
+        # job's image is held once (servicer.JOB_IMAGE).
+        add_servicer(
+            image_grpc.add_ImageServiceServicer_to_server,
+            servicer,
+            server,
+            raw_replies=["Preprocess"],
+            deserializers={"Preprocess": JOB_IMAGE},
         )
         return [SERVICE_NAME]
 

@@ -11,13 +11,15 @@ from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.formats import Limits
 from imagescaler.imaging.jxl_header import is_jxl
 from imagescaler.imaging.preprocess import Result, preprocess
-from imagescaler.messages import preprocess_reply_wire
+from imagescaler.messages import WithPayload, payload_apart, preprocess_reply_wire
 from imagescaler.runtime.errors import InvalidRequest
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_budget import MemoryBudget
 from imagescaler.runtime.request_context import annotate
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ImageService"].full_name
+# Preprocess's request deserializer: the job's image apart from its small fields.
+JOB_IMAGE = payload_apart(pb.PreprocessJob, "image")
 
 
 class ImageServiceServicer(pb_grpc.ImageServiceServicer):
@@ -36,23 +38,25 @@ class ImageServiceServicer(pb_grpc.ImageServiceServicer):
         self._metrics = metrics
 
     async def Preprocess(
-        self, request: pb.PreprocessJob, context: grpc.aio.ServicerContext
+        self, request: WithPayload[pb.PreprocessJob], context: grpc.aio.ServicerContext
     ) -> bytes:
-        if not request.image:
+        # The image arrives apart from the job (JOB_IMAGE): held once, here.
+        image = request.take()
+        if not image:
             raise InvalidRequest("no image: the job carries no image bytes")
         profile = profile_from_job(
-            request.profile_json, self._limits.max_pixels, self._max_reply_bytes
+            request.message.profile_json, self._limits.max_pixels, self._max_reply_bytes
         )
-        annotate(bytes_in=len(request.image), profile=profile.name)
+        annotate(bytes_in=len(image), profile=profile.name)
         result = await self._pool.run(
             preprocess,
-            request.image,
+            image,
             profile,
             self._limits,
             self._budget,
-            heavy=is_jxl(request.image),  # its cost is in its decode tree, not its size
+            heavy=is_jxl(image),  # its cost is in its decode tree, not its size
         )
-        self._record(len(request.image), result)
+        self._record(len(image), result)
         return preprocess_reply_wire(result)  # a serialised PreprocessReply
 
     def _record(self, size: int, result: Result) -> None:

@@ -8,7 +8,9 @@ parsers read as the same message (fields may come in any order; `with_field`).""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 from google.protobuf.message import Message
@@ -21,6 +23,7 @@ _LENGTH_DELIMITED = 2
 _TENSOR_DATA = pre_pb.Tensor.DESCRIPTOR.fields_by_name["data"].number
 _REPLY_TENSOR = pre_pb.PreprocessReply.DESCRIPTOR.fields_by_name["tensor"].number
 Payload = bytes | memoryview
+M = TypeVar("M", bound=Message)
 
 
 def varint(value: int) -> bytes:
@@ -41,12 +44,64 @@ def field_parts(number: int, payload: Payload) -> list[Payload]:
 def with_field(fields: Message, name: str, payload: Payload) -> bytes:
     """The wire form of `fields` (its `name` field unset) with `payload` as that field,
     written last: one copy of the payload, where building the message and serialising it
-    copy it twice. An empty payload is left out, as proto3 leaves it out."""
+    copy it twice. An empty payload is left out, as proto3 leaves it out.
+
+    `name` may be a path into sub-messages ("image.content"): the payload is then wrapped in
+    each of them, and parsers merge such a sub-message into the one `fields` holds."""
     head = fields.SerializeToString()
     if not len(payload):
         return head
-    number = fields.DESCRIPTOR.fields_by_name[name].number
-    return b"".join([head, *field_parts(number, payload)])
+    *outer, last = name.split(".")
+    descriptor = fields.DESCRIPTOR
+    wrappers = []
+    for part in outer:
+        field = descriptor.fields_by_name[part]
+        wrappers.append(field.number)
+        assert field.message_type is not None, f"{part} is not a message field"
+        descriptor = field.message_type
+    parts = field_parts(descriptor.fields_by_name[last].number, payload)
+    for number in reversed(wrappers):
+        length = sum(len(part) for part in parts)
+        parts = [varint(number << 3 | _LENGTH_DELIMITED), varint(length), *parts]
+    return b"".join([head, *parts])
+
+
+class WithPayload(Generic[M]):
+    """A request message without its one large bytes field, and that field's bytes apart.
+    `take()` hands the bytes over once: the interceptors and wrappers that pass the request
+    on hold only this, so once the handler has written the bytes into its own request to the
+    next service and let them go, no copy is left behind for the rest of the call."""
+
+    __slots__ = ("_payload", "message")
+
+    def __init__(self, message: M, payload: bytes) -> None:
+        self.message = message
+        self._payload = payload
+
+    def take(self) -> bytes:
+        payload, self._payload = self._payload, b""
+        return payload
+
+
+def payload_apart(message_type: type[M], path: str) -> Callable[[bytes], WithPayload[M]]:
+    """A gRPC request deserializer: the message parsed, the bytes field at `path`
+    ("image.content") taken out of it. The parsed message held the payload a second time
+    (in its own memory, which clearing the field does not free), so the fields are copied
+    into a fresh message and the parsed one dropped."""
+    *outer, last = path.split(".")
+
+    def parse(raw: bytes) -> WithPayload[M]:
+        parsed = message_type.FromString(raw)
+        holder = functools.reduce(getattr, outer, parsed)
+        payload: bytes = getattr(holder, last)
+        if not payload:
+            return WithPayload(parsed, b"")
+        holder.ClearField(last)
+        message = message_type()
+        message.CopyFrom(parsed)
+        return WithPayload(message, payload)
+
+    return parse
 
 
 def preprocess_reply_wire(result: Result) -> bytes:

@@ -1,22 +1,34 @@
-"""The gateway's one long-lived channel to the ImageScaler API (the public contract only)."""
+"""The gateway's one long-lived channel to the ImageScaler API (the public contract only).
+
+An upload is never copied into a request message: the small fields are serialised alone and
+the image written after them as its field on the wire (`with_field`). Building the messages
+and serialising them held a 21 MB upload five times over while it was forwarded (the route's
+bytes, the Image, the request, its serialised form, gRPC's own copy); now it is held twice
+(the request's bytes and gRPC's copy), which is what the gateway's admission by bytes counts
+on (docs/security.md, Memory)."""
 
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from google.protobuf.message import Message
 from PIL import Image
 
 from grpc_stubs import imagescaler_pb2 as api_pb
-from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
-from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.encoding import OUTPUT_FORMATS
+from imagescaler.messages import with_field
 from imagescaler.runtime.errors import UpstreamError
 from imagescaler.runtime.grpc_client import UpstreamClient
 from rest_gateway.errors import from_upstream
+from rest_gateway.image_body import ImageBody
+
+_SCALER = api_pb.DESCRIPTOR.services_by_name["ImageScaler"].full_name
+_PREPROCESSOR = pre_pb.DESCRIPTOR.services_by_name["Preprocessor"].full_name
 
 
 @dataclass(frozen=True)
@@ -34,51 +46,61 @@ class ScalerApiClient(UpstreamClient):
     peer = "image API"
     reason_prefix = "api"
 
-    async def scale(self, content: bytes = b"", url: str = "") -> ScaledImage:
-        image = api_pb.Image(content=content, source=api_pb.ImageSource(http_uri=url))
+    async def scale(self, body: ImageBody) -> ScaledImage:
+        fields = api_pb.ScaleImageRequest(
+            image=api_pb.Image(source=api_pb.ImageSource(http_uri=body.url))
+        )
+        request = with_field(fields, "image.content", body.take())
         started = time.perf_counter()
-        try:
-            # The channel's interceptor passes the request id on.
-            reply = await self.call(
-                api_grpc.ImageScalerStub(self.channel).ScaleImage,
-                api_pb.ScaleImageRequest(image=image),
-            )
-        except UpstreamError as error:
-            raise from_upstream(error) from None
+        reply = await self._call(
+            f"/{_SCALER}/ScaleImage", request, api_pb.ScaleImageReply.FromString
+        )
         elapsed = (time.perf_counter() - started) * 1000
         return describe(reply.content, elapsed)
 
     async def preprocess(
-        self, content: bytes, url: str, profile: str
+        self, body: ImageBody, profile: str
     ) -> tuple[pre_pb.PreprocessReply, float]:
         """The API's Preprocess, and the milliseconds it took."""
-        request = pre_pb.PreprocessRequest(image=image_input(content, url), profile=profile)
+        request = image_request(pre_pb.PreprocessRequest(profile=profile), body)
         started = time.perf_counter()
-        reply: pre_pb.PreprocessReply = await self._preprocessor_call("Preprocess", request)
+        reply: pre_pb.PreprocessReply = await self._call(
+            f"/{_PREPROCESSOR}/Preprocess", request, pre_pb.PreprocessReply.FromString
+        )
         return reply, (time.perf_counter() - started) * 1000
 
     async def list_profiles(self) -> pre_pb.ListProfilesReply:
-        reply: pre_pb.ListProfilesReply = await self._preprocessor_call(
-            "ListProfiles", pre_pb.ListProfilesRequest()
+        request = pre_pb.ListProfilesRequest().SerializeToString()
+        reply: pre_pb.ListProfilesReply = await self._call(
+            f"/{_PREPROCESSOR}/ListProfiles", request, pre_pb.ListProfilesReply.FromString
         )
         return reply
 
-    async def inspect(self, content: bytes, url: str) -> pre_pb.InspectReply:
-        request = pre_pb.InspectRequest(image=image_input(content, url))
-        reply: pre_pb.InspectReply = await self._preprocessor_call("Inspect", request)
+    async def inspect(self, body: ImageBody) -> pre_pb.InspectReply:
+        request = image_request(pre_pb.InspectRequest(), body)
+        reply: pre_pb.InspectReply = await self._call(
+            f"/{_PREPROCESSOR}/Inspect", request, pre_pb.InspectReply.FromString
+        )
         return reply
 
-    async def _preprocessor_call(self, method: str, request: object) -> Any:
+    async def _call(self, path: str, request: bytes, parse: Callable[[bytes], Any]) -> Any:
+        """A unary call sending `request` as it is (already serialised), its reply parsed."""
+        method = self.channel.unary_unary(
+            path, request_serializer=None, response_deserializer=parse
+        )
         try:
-            return await self.call(
-                getattr(pre_grpc.PreprocessorStub(self.channel), method), request
-            )
+            return await self.call(method, request)
         except UpstreamError as error:
             raise from_upstream(error) from None
 
 
-def image_input(content: bytes, url: str) -> pre_pb.ImageInput:
-    return pre_pb.ImageInput(content=content) if content else pre_pb.ImageInput(url=url)
+def image_request(fields: Message, body: ImageBody) -> bytes:
+    """A request whose `image` is an ImageInput: the URL in `fields`, or the upload written
+    after them."""
+    if body.url:
+        fields.image.url = body.url  # type: ignore[attr-defined]
+        return fields.SerializeToString()
+    return with_field(fields, "image.content", body.take())
 
 
 def describe(content: bytes, api_milliseconds: float) -> ScaledImage:

@@ -72,8 +72,7 @@ async def preprocess(
     offers = await outputs.offers(profile)
     if offers is not None:  # negotiated before the upload is read and any pixel work
         negotiate_or_406(accept, offers, f"profile {profile}")
-    content, url = await read_image_body(request)
-    reply, api_ms = await api.preprocess(content, url, profile)
+    reply, api_ms = await api.preprocess(await read_image_body(request), profile)
     return preprocess_response(reply, accept, api_ms)
 
 
@@ -119,8 +118,7 @@ async def inspect(
     request: Request, response: Response, caller: CallerDep, api: ApiDep, metrics: MetricsDep
 ) -> dict[str, Any]:
     require_caller(caller, metrics)
-    content, url = await read_image_body(request)
-    facts = await api.inspect(content, url)
+    facts = await api.inspect(await read_image_body(request))
     return {
         "format": facts.format,
         "stored_size": list(facts.stored_size),

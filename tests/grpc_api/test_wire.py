@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from grpc_stubs import image_service_v1_pb2 as image_pb
+from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.profiles import BUILTIN_PROFILES, default_profile
@@ -25,6 +26,25 @@ def test_a_job_with_its_image_appended_parses_as_the_built_message(size: int) ->
     wire = with_field(fields, "image", image)
     assert image_pb.PreprocessJob.FromString(wire) == built
     assert len(wire) == built.ByteSize()
+
+
+@pytest.mark.parametrize("size", [0, 1, 127, 128, 16_384, 21_000_000])
+def test_an_image_appended_inside_sub_messages_parses_as_the_built_message(size: int) -> None:
+    image = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    fields = api_pb.ScaleImageRequest(
+        image=api_pb.Image(source=api_pb.ImageSource(http_uri="https://example.com/a.jpg"))
+    )
+    built = api_pb.ScaleImageRequest()
+    built.CopyFrom(fields)
+    built.image.content = image
+    wire = with_field(fields, "image.content", image)
+    assert api_pb.ScaleImageRequest.FromString(wire) == built  # merged into the image there
+    profile = pre_pb.PreprocessRequest(profile="yolo-640")
+    wire = with_field(profile, "image.content", image)
+    expected = pre_pb.PreprocessRequest(profile="yolo-640")
+    if size:  # an empty payload is left out: no image, as proto3 sends an unset field
+        expected.image.content = image
+    assert pre_pb.PreprocessRequest.FromString(wire) == expected
 
 
 YOLO = BUILTIN_PROFILES["yolo-640"]

@@ -123,8 +123,10 @@ def test_the_image_services_memory_budget_fits_its_memory_limit(rendered: tuple[
     assert 0 < budget <= limit - PROCESS_BASELINE_BYTES
 
 
-# Measured in tests/hardening/test_upload_storm.py: each byte admitted is held about 3.7 times
-# over in the gateway and 3.3 times in the API at the peak, beside an idle process of 80-120 MiB.
+# A rule of thumb checked on every overlay here; tests/hardening/test_upload_storm.py runs the
+# services with each overlay's settings and holds the measured peaks to the limits. Measured
+# there: each byte admitted is held about twice over in the gateway and 2.5-3.5 times in the
+# API at the peak, beside an idle process of 100-140 MiB.
 BYTES_HELD_PER_BYTE_ADMITTED = 4
 IDLE_BYTES = 128 * 1024 * 1024
 

@@ -20,6 +20,7 @@ class ContainerSpec:
     args: list[str]
     env: dict[str, str]
     mounts: dict[str, str]  # volume name -> mount path
+    memory_limit: int | None  # bytes, from resources.limits.memory
 
 
 def render(path: Path) -> list[dict[str, Any]]:
@@ -52,6 +53,7 @@ def container_specs(docs: list[dict[str, Any]]) -> list[ContainerSpec]:
                     [*container.get("command", []), *container.get("args", [])],
                     env,
                     mounts,
+                    _bytes(container.get("resources", {}).get("limits", {}).get("memory")),
                 )
             )
     return specs
@@ -65,6 +67,18 @@ def _value(entry: dict[str, Any], container: dict[str, Any]) -> str:
     assert field["resource"] == "limits.cpu", f"{entry['name']}: {field['resource']}"
     cpus = _cpus(str(container["resources"]["limits"]["cpu"]))
     return str(math.ceil(cpus / _cpus(str(field.get("divisor", "1")))))  # as the kubelet does
+
+
+_BINARY_UNITS = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+
+
+def _bytes(quantity: object) -> int | None:
+    """A Kubernetes memory quantity in bytes (binary suffixes or plain bytes)."""
+    if quantity is None:
+        return None
+    text = str(quantity)
+    unit = _BINARY_UNITS.get(text[-2:])
+    return int(float(text[:-2]) * unit) if unit else int(text)
 
 
 def _cpus(quantity: str) -> float:
