@@ -4,7 +4,6 @@ their bodies unread; a slow body anywhere, /v1/token included, is 408."""
 from __future__ import annotations
 
 import socket
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
@@ -15,20 +14,32 @@ from rest_gateway.settings import GatewaySettings
 from tests.hardening.test_gateway_abuse import raw_exchange
 from tests.support.gateway import GatewayThread
 from tests.support.images import shared_image
+from tests.support.waiting import wait_until
 
 PHOTO = shared_image("bird_1920x1080.jpg")
 
 
+def uploads_admitted(gateway: GatewayThread) -> int:
+    """Uploads the gateway's admission holds now (0 before its first request)."""
+    return gateway.admission().uploads if gateway.app.middleware_stack is not None else 0
+
+
+def wait_for_uploads(gateway: GatewayThread, count: int) -> None:
+    wait_until(lambda: uploads_admitted(gateway) == count, 10, f"{count} uploads admitted")
+
+
 @contextmanager
-def upload_held_open(port: int, token: str, length: int) -> Iterator[socket.socket]:
-    """An upload that declares `length` bytes, sends its first part and then waits."""
-    with socket.create_connection(("127.0.0.1", port)) as connection:
+def upload_held_open(gateway: GatewayThread, token: str, length: int) -> Iterator[socket.socket]:
+    """An upload that declares `length` bytes, sends its first part and then waits, once the
+    gateway has admitted it."""
+    admitted = uploads_admitted(gateway)
+    with socket.create_connection(("127.0.0.1", gateway.port)) as connection:
         connection.sendall(
             b"POST /v1/scale HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode()
             + b"\r\nContent-Type: multipart/form-data; boundary=b\r\n"
             + b"Content-Length: %d\r\n\r\n--b\r\n" % length
         )  # fmt: skip
-        time.sleep(0.2)  # the gateway has read the headers and admitted the body
+        wait_for_uploads(gateway, admitted + 1)
         yield connection
 
 
@@ -50,12 +61,10 @@ def test_uploads_over_the_count_are_refused_at_once_then_admitted_again(
     gateway = start_gateway(max_uploads_in_flight=2)
     with ExitStack() as held:
         for _ in range(2):
-            held.enter_context(upload_held_open(gateway.port, token, 50_000))
-        started = time.monotonic()
-        refused = post_photo(gateway, token)
-        assert time.monotonic() - started < 1.0
+            held.enter_context(upload_held_open(gateway, token, 50_000))
+        refused = post_photo(gateway, token)  # answered while both are held: not queued
         assert_overloaded(refused, "2 uploads")
-    time.sleep(0.2)  # the held connections are closed and their slots given back
+    wait_for_uploads(gateway, 0)  # the held connections are closed and their slots given back
     assert post_photo(gateway, token).status_code == 200
 
 
@@ -76,10 +85,10 @@ def test_uploads_over_the_bytes_are_refused_and_a_body_without_length_counts_in_
     assert chunked().status_code == 400
     with ExitStack() as held:
         for _ in range(3):  # 6 MB of the 6 MiB held
-            held.enter_context(upload_held_open(gateway.port, token, 2_000_000))
+            held.enter_context(upload_held_open(gateway, token, 2_000_000))
         assert_overloaded(post_photo(gateway, token), "of 6 MiB")
         assert_overloaded(chunked(), "of 6 MiB")
-    time.sleep(0.2)
+    wait_for_uploads(gateway, 0)
     assert post_photo(gateway, token).status_code == 200
 
 
@@ -88,7 +97,7 @@ def test_a_body_over_the_limit_is_413_even_when_busy(
 ) -> None:
     gateway = start_gateway(max_uploads_in_flight=1, max_image_bytes=1 << 20)
     with (
-        upload_held_open(gateway.port, token, 50_000),
+        upload_held_open(gateway, token, 50_000),
         gateway.client(headers={"Authorization": f"Bearer {token}"}) as client,
     ):
         big = client.post("/v1/scale", files={"file": ("a.jpg", b"x" * (2 << 20))})
@@ -97,7 +106,7 @@ def test_a_body_over_the_limit_is_413_even_when_busy(
 
 def test_reads_are_not_counted(start_gateway: Callable[..., GatewayThread], token: str) -> None:
     gateway = start_gateway(max_uploads_in_flight=1)
-    with upload_held_open(gateway.port, token, 50_000), gateway.client() as client:
+    with upload_held_open(gateway, token, 50_000), gateway.client() as client:
         assert client.get("/healthz").status_code == 200
 
 
