@@ -19,6 +19,7 @@ from grpc_api.url_policy import AddressPolicy
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.imaging.formats import Limits, configure_pillow
+from imagescaler.runtime.bearer_tokens import TokenVerifier, load_public_keys
 from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
 from imagescaler.runtime.grpc_wire_methods import add_servicer
 from imagescaler.runtime.image_metrics import ImageMetrics
@@ -73,13 +74,37 @@ async def create_server(
         )
         return [SCALER, PREPROCESSOR]
 
-    return await start_service(settings, add_servicers, [downloader.close, images.close], registry)
+    return await start_service(
+        settings,
+        add_servicers,
+        [downloader.close, images.close],
+        registry,
+        verifier=token_verifier(settings),
+    )
+
+
+def token_verifier(settings: ApiSettings) -> TokenVerifier | None:
+    """The verifier of callers' tokens, from --jwt-public-keys-file; None: no token needed."""
+    if settings.jwt_public_keys_file is None:
+        return None
+    return TokenVerifier(
+        load_public_keys(settings.jwt_public_keys_file),
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        settings.jwt_clock_skew,
+        settings.jwt_max_lifetime,
+    )
 
 
 def main(settings: ApiSettings) -> None:
     configure_pillow(settings.max_pixels)
     summary = (
         f"{settings.target_size}, grayscale {settings.grayscale}, margin {settings.margin:g}, "
-        f"image service {settings.image_service}"
+        f"image service {settings.image_service}, "
+        + (
+            f"tokens checked against {settings.jwt_public_keys_file}"
+            if settings.jwt_public_keys_file
+            else "no token asked for (set --jwt-public-keys-file where others can reach it)"
+        )
     )
     run_service("api", settings, create_server, FORWARDING, summary)

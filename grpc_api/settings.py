@@ -19,6 +19,7 @@ from imagescaler.runtime.settings import (
     MiB,
     Networks,
     OptionalAddress,
+    TokenClaimsSettings,
     loopback,
 )
 
@@ -50,7 +51,7 @@ def parse_colour(value: object) -> object:
     return value.strip().lower() if isinstance(value, str) else value
 
 
-class ApiSettings(GrpcServiceSettings):
+class ApiSettings(GrpcServiceSettings, TokenClaimsSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGESCALER_API_")
 
     listen: Address = Field(loopback(API_PORT), description="address the gRPC API listens on")
@@ -61,6 +62,12 @@ class ApiSettings(GrpcServiceSettings):
     image_service: str = Field(
         loopback(IMAGE_SERVICE_PORT),
         description="gRPC target of the image service (host:port or dns:///name:port)",
+    )
+    jwt_public_keys_file: Path | None = Field(
+        None,
+        description="PEM public key or JWKS of the tokens callers must send (the gateway's "
+        "signing key's public half, an identity provider's keys); unset: no token is asked "
+        "for, for local use",
     )
     target_size: Annotated[Size, NoDecode, BeforeValidator(parse_size)] = Field(
         Size(1024, 768), description="size every image is scaled to, WIDTHxHEIGHT"

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from rest_gateway.auth import AuthError
+from imagescaler.runtime.bearer_tokens import AuthError
 from rest_gateway.errors import GatewayError
 from rest_gateway.identity import Identity
 from rest_gateway.observability import HttpMetrics
@@ -51,6 +51,7 @@ class Caller:
 
     subject: str | None
     failure: AuthError | None = None
+    token: str | None = None  # the verified token, passed on to the API with each call
 
     def require(self) -> str:
         if self.subject is None:
@@ -73,7 +74,7 @@ async def authenticate(request: Request, token: TokenDep, identity: IdentityDep)
     except AuthError as failure:
         return Caller(None, failure)
     request.state.subject = subject
-    return Caller(subject)
+    return Caller(subject, token=token)
 
 
 CallerDep = Annotated[Caller, Depends(authenticate)]

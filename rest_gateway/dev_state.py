@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from rest_gateway.auth import new_dev_signing_pem
+from imagescaler.runtime.bearer_tokens import new_dev_signing_pem
 from rest_gateway.users import hash_password
 
 DEFAULT_PATH = Path(".imagescaler") / "dev-state.json"

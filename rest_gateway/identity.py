@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rest_gateway import dev_state
-from rest_gateway.auth import (
+from imagescaler.runtime.bearer_tokens import (
     SigningKey,
     TokenIssuer,
     TokenVerifier,
@@ -14,6 +13,7 @@ from rest_gateway.auth import (
     load_public_keys,
     signing_key_from_pem,
 )
+from rest_gateway import dev_state
 from rest_gateway.settings import GatewaySettings
 from rest_gateway.users import UserStore, load_users
 

@@ -25,16 +25,17 @@ class ProfileOutputs:
         self._offers: dict[str, list[str]] = {}
         self._refreshed = -REFRESH_SECONDS
 
-    async def offers(self, profile: str) -> list[str] | None:
-        """The media types `profile` can answer with, its default first; None if unknown."""
+    async def offers(self, profile: str, token: str | None) -> list[str] | None:
+        """The media types `profile` can answer with, its default first; None if unknown.
+        `token`: the caller's, for the API's ListProfiles when the profiles are looked up."""
         name = profile or DEFAULT_PROFILE
         if name not in self._offers and time.monotonic() - self._refreshed >= REFRESH_SECONDS:
-            await self._refresh()
+            await self._refresh(token)
         return self._offers.get(name)
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, token: str | None) -> None:
         self._refreshed = time.monotonic()
-        listed = await self._api.list_profiles()
+        listed = await self._api.list_profiles(token)
         self._offers = {p.name: offers_of(json.loads(p.spec_json)) for p in listed.profiles}
 
 

@@ -46,50 +46,53 @@ class ScalerApiClient(UpstreamClient):
     peer = "image API"
     reason_prefix = "api"
 
-    async def scale(self, body: ImageBody) -> ScaledImage:
+    async def scale(self, body: ImageBody, token: str | None) -> ScaledImage:
         fields = api_pb.ScaleImageRequest(
             image=api_pb.Image(source=api_pb.ImageSource(http_uri=body.url))
         )
         request = with_field(fields, "image.content", body.take())
         started = time.perf_counter()
         reply = await self._call(
-            f"/{_SCALER}/ScaleImage", request, api_pb.ScaleImageReply.FromString
+            f"/{_SCALER}/ScaleImage", request, api_pb.ScaleImageReply.FromString, token
         )
         elapsed = (time.perf_counter() - started) * 1000
         return describe(reply.content, elapsed)
 
     async def preprocess(
-        self, body: ImageBody, profile: str
+        self, body: ImageBody, profile: str, token: str | None
     ) -> tuple[pre_pb.PreprocessReply, float]:
         """The API's Preprocess, and the milliseconds it took."""
         request = image_request(pre_pb.PreprocessRequest(profile=profile), body)
         started = time.perf_counter()
         reply: pre_pb.PreprocessReply = await self._call(
-            f"/{_PREPROCESSOR}/Preprocess", request, pre_pb.PreprocessReply.FromString
+            f"/{_PREPROCESSOR}/Preprocess", request, pre_pb.PreprocessReply.FromString, token
         )
         return reply, (time.perf_counter() - started) * 1000
 
-    async def list_profiles(self) -> pre_pb.ListProfilesReply:
+    async def list_profiles(self, token: str | None) -> pre_pb.ListProfilesReply:
         request = pre_pb.ListProfilesRequest().SerializeToString()
         reply: pre_pb.ListProfilesReply = await self._call(
-            f"/{_PREPROCESSOR}/ListProfiles", request, pre_pb.ListProfilesReply.FromString
+            f"/{_PREPROCESSOR}/ListProfiles", request, pre_pb.ListProfilesReply.FromString, token
         )
         return reply
 
-    async def inspect(self, body: ImageBody) -> pre_pb.InspectReply:
+    async def inspect(self, body: ImageBody, token: str | None) -> pre_pb.InspectReply:
         request = image_request(pre_pb.InspectRequest(), body)
         reply: pre_pb.InspectReply = await self._call(
-            f"/{_PREPROCESSOR}/Inspect", request, pre_pb.InspectReply.FromString
+            f"/{_PREPROCESSOR}/Inspect", request, pre_pb.InspectReply.FromString, token
         )
         return reply
 
-    async def _call(self, path: str, request: bytes, parse: Callable[[bytes], Any]) -> Any:
-        """A unary call sending `request` as it is (already serialised), its reply parsed."""
+    async def _call(
+        self, path: str, request: bytes, parse: Callable[[bytes], Any], token: str | None
+    ) -> Any:
+        """A unary call sending `request` as it is (already serialised), its reply parsed;
+        the caller's `token` goes with it, for an API that asks for one."""
         method = self.channel.unary_unary(
             path, request_serializer=None, response_deserializer=parse
         )
         try:
-            return await self.call(method, request)
+            return await self.call(method, request, token)
         except UpstreamError as error:
             raise from_upstream(error) from None
 

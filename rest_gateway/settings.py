@@ -17,13 +17,13 @@ from imagescaler.runtime.settings import (
     Networks,
     OptionalAddress,
     ServiceSettings,
+    TokenClaimsSettings,
     loopback,
     require_room_for_one,
 )
 
 MIN_HMAC_SECRET_BYTES = 32
 MULTIPART_OVERHEAD = 64 * 1024  # room for the multipart framing around the largest image
-MAX_CLOCK_SKEW = 30
 
 
 def check_rate(value: str) -> str:
@@ -36,7 +36,7 @@ def check_rate(value: str) -> str:
 Rate = Annotated[str, AfterValidator(check_rate)]
 
 
-class GatewaySettings(ServiceSettings):
+class GatewaySettings(ServiceSettings, TokenClaimsSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGESCALER_GATEWAY_")
 
     listen: Address = Field(
@@ -49,15 +49,7 @@ class GatewaySettings(ServiceSettings):
     )
     api: str = Field(loopback(API_PORT), description="gRPC target of the ImageScaler API")
     api_timeout: float = Field(60.0, gt=0, description="deadline in seconds for each API call")
-    jwt_issuer: str = Field("imagescaler", min_length=1, description="required `iss` of tokens")
-    jwt_audience: str = Field("imagescaler", min_length=1, description="required `aud` of tokens")
-    jwt_clock_skew: int = Field(
-        30, ge=0, le=MAX_CLOCK_SKEW, description="seconds of clock skew allowed on exp and nbf"
-    )
     token_ttl: int = Field(3600, ge=60, description="lifetime in seconds of tokens issued here")
-    jwt_max_lifetime: int = Field(
-        86400, ge=60, description="longest token lifetime accepted, exp minus iat (or now)"
-    )
     jwt_signing_key_file: Path | None = Field(
         None, description="PEM private key (RSA or EC P-256) to issue RS256/ES256 tokens"
     )

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings
 from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
 from imagescaler.cli.process_death import stop_with_parent_if_asked
+from imagescaler.cli.remote_api import add_remote_arguments
 from imagescaler.cli.settings_flags import add_settings_flags, settings_from_args
 from imagescaler.runtime.settings import API_PORT, GATEWAY_PORT, loopback
 from rest_gateway.settings import GatewaySettings
@@ -53,6 +54,7 @@ def client_arguments(parser: argparse.ArgumentParser) -> None:
         "--list-profiles", action="store_true", help="print the API's profiles and stop"
     )
     parser.add_argument("--server", default=loopback(API_PORT), help="API address, host:port")
+    add_remote_arguments(parser)
     parser.add_argument(
         "--timeout", type=float, default=60.0, help="seconds to wait for the answer"
     )
@@ -82,7 +84,11 @@ def load_arguments(parser: argparse.ArgumentParser) -> None:
     target.add_argument(
         "--rest", metavar="URL", help=f"the REST gateway, e.g. http://{loopback(GATEWAY_PORT)}"
     )
-    parser.add_argument("--token", help="bearer token for --rest (default: `imagescaler token`)")
+    parser.add_argument(
+        "--token",
+        help="bearer token for --rest (default: `imagescaler token`), or for --grpc when the API "
+        "asks for one",
+    )
     parser.add_argument(
         "--image",
         type=Path,
@@ -128,6 +134,7 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--local", action="store_true", help="run the library here, on every core")
     where.add_argument("--server", metavar="HOST:PORT", help="stream through a deployment's API")
+    add_remote_arguments(parser)
     parser.add_argument(
         "--concurrency", type=int, help="local: worker threads (cores); server: streams (2)"
     )

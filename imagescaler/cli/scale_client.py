@@ -16,10 +16,14 @@ from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
+from imagescaler.cli.remote_api import TokenFileError, open_channel, read_token
 from imagescaler.imaging.encoding import BY_MEDIA_TYPE
 from imagescaler.imaging.tensors import npy_header
 from imagescaler.messages import geometry_dict
+from imagescaler.runtime.grpc_auth import bearer_metadata
 from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
+
+Metadata = tuple[tuple[str, str], ...]
 
 
 def build_request(file: Path | None, url: str | None) -> api_pb.ScaleImageRequest:
@@ -31,17 +35,22 @@ def build_request(file: Path | None, url: str | None) -> api_pb.ScaleImageReques
 
 
 def run(args: argparse.Namespace) -> int:
-    with grpc.insecure_channel(
-        args.server, options=message_size_options(CLIENT_MESSAGE_LIMIT)
-    ) as channel:
+    try:
+        metadata = bearer_metadata(read_token(args.token_file))
+    except TokenFileError as error:
+        print(error, file=sys.stderr)
+        return 2
+    with open_channel(args.server, args.tls, message_size_options(CLIENT_MESSAGE_LIMIT)) as channel:
         try:
             if args.list_profiles:
-                return list_profiles(channel, args.timeout)
+                return list_profiles(channel, args.timeout, metadata)
             request = build_request(args.file, args.url)
             if args.profile is None:
-                reply = api_grpc.ImageScalerStub(channel).ScaleImage(request, timeout=args.timeout)
+                reply = api_grpc.ImageScalerStub(channel).ScaleImage(
+                    request, timeout=args.timeout, metadata=metadata
+                )
                 return write(output_path(args.output, "jpg"), reply.content)
-            return preprocess(channel, request.image, args)
+            return preprocess(channel, request.image, args, metadata)
         except OSError as error:
             print(f"cannot read {args.file}: {error.strerror}", file=sys.stderr)
             return 2
@@ -50,23 +59,27 @@ def run(args: argparse.Namespace) -> int:
             return 1
 
 
-def list_profiles(channel: grpc.Channel, timeout: float) -> int:
+def list_profiles(channel: grpc.Channel, timeout: float, metadata: Metadata) -> int:
     listed = pre_grpc.PreprocessorStub(channel).ListProfiles(
-        pre_pb.ListProfilesRequest(), timeout=timeout
+        pre_pb.ListProfilesRequest(), timeout=timeout, metadata=metadata
     )
     for profile in listed.profiles:
         print(f"{profile.name:<16} {profile.ref:<32} {profile.description}")
     return 0
 
 
-def preprocess(channel: grpc.Channel, image: api_pb.Image, args: argparse.Namespace) -> int:
+def preprocess(
+    channel: grpc.Channel, image: api_pb.Image, args: argparse.Namespace, metadata: Metadata
+) -> int:
     source = (
         pre_pb.ImageInput(content=image.content)
         if image.content
         else pre_pb.ImageInput(url=image.source.http_uri)
     )  # one or the other: they are a oneof
     request = pre_pb.PreprocessRequest(image=source, profile=args.profile)
-    reply = pre_grpc.PreprocessorStub(channel).Preprocess(request, timeout=args.timeout)
+    reply = pre_grpc.PreprocessorStub(channel).Preprocess(
+        request, timeout=args.timeout, metadata=metadata
+    )
     if reply.WhichOneof("output") == "tensor":
         tensor = reply.tensor
         data = npy_header(tuple(tensor.shape), tensor.dtype) + tensor.data

@@ -10,6 +10,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import CollectorRegistry
 
 from imagescaler.runtime.errors import UpstreamError
+from imagescaler.runtime.grpc_auth import bearer_metadata
 from imagescaler.runtime.grpc_interceptor_base import REASON_KEY
 from imagescaler.runtime.grpc_interceptors import ClientInterceptor
 from imagescaler.runtime.grpc_metrics import GrpcMetrics
@@ -103,10 +104,11 @@ class UpstreamClient:
             self._channel = create_channel(self.target, self._max_message_bytes, self._registry)
         return self._channel
 
-    async def call(self, method: Any, request: Any) -> Any:
-        """`method` is a stub's method on self.channel; its failure becomes an UpstreamError."""
+    async def call(self, method: Any, request: Any, token: str | None = None) -> Any:
+        """`method` is a stub's method on self.channel; its failure becomes an UpstreamError.
+        `token` goes with the call as its bearer token."""
         try:
-            return await method(request, timeout=self.timeout)
+            return await method(request, timeout=self.timeout, metadata=bearer_metadata(token))
         except grpc.aio.AioRpcError as error:
             raise upstream_error(error, self.peer, self.reason_prefix, self.timeout) from None
 

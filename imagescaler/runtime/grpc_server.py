@@ -14,7 +14,9 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
+from imagescaler.runtime.bearer_tokens import TokenVerifier
 from imagescaler.runtime.grpc_admission import CallAdmission, StreamLimits
+from imagescaler.runtime.grpc_auth import BearerAuth
 from imagescaler.runtime.grpc_interceptor_base import Drain
 from imagescaler.runtime.grpc_interceptors import server_interceptors
 from imagescaler.runtime.grpc_metrics import GrpcMetrics
@@ -129,11 +131,13 @@ async def start_service(
     add_servicers: AddServicers,
     cleanups: Sequence[Cleanup] = (),
     registry: CollectorRegistry | None = None,
+    verifier: TokenVerifier | None = None,
 ) -> RunningServer:
     """A started asyncio gRPC server with everything a service here has: raised message
     limits, the interceptors, a max connection age, health (SERVING once started, NOT_SERVING
     while draining), reflection, and /metrics on settings.metrics_listen unless it is empty.
-    Port 0 in settings.listen picks a free port (RunningServer.port says which)."""
+    Port 0 in settings.listen picks a free port (RunningServer.port says which). With a
+    `verifier`, every call but health and reflection needs a bearer token it accepts."""
     registry = registry if registry is not None else CollectorRegistry()
     drain = Drain()
     metrics = GrpcMetrics(registry, "server")
@@ -144,8 +148,9 @@ async def start_service(
         metrics,
         streams=streams,
     )
+    authentication = [BearerAuth(verifier, metrics)] if verifier is not None else []
     server = grpc.aio.server(
-        interceptors=[admission, *server_interceptors(metrics, drain)],
+        interceptors=[*authentication, admission, *server_interceptors(metrics, drain)],
         options=server_options(
             settings.max_message_bytes, settings.max_connection_age, settings.max_calls_in_flight
         ),

@@ -111,6 +111,23 @@ class ServiceSettings(BaseSettings):
         return self.max_image_bytes + 64 * 1024
 
 
+MAX_CLOCK_SKEW = 30
+
+
+class TokenClaimsSettings(BaseSettings):
+    """What a bearer token must say to be believed: the same for the gateway and the gRPC API,
+    so a token one accepts, the other does (imagescaler.runtime.bearer_tokens)."""
+
+    jwt_issuer: str = Field("imagescaler", min_length=1, description="required `iss` of tokens")
+    jwt_audience: str = Field("imagescaler", min_length=1, description="required `aud` of tokens")
+    jwt_clock_skew: int = Field(
+        30, ge=0, le=MAX_CLOCK_SKEW, description="seconds of clock skew allowed on exp and nbf"
+    )
+    jwt_max_lifetime: int = Field(
+        86400, ge=60, description="longest token lifetime accepted, exp minus iat (or now)"
+    )
+
+
 class GrpcServiceSettings(ServiceSettings):
     """Fields of the services that are gRPC servers and read image headers."""
 

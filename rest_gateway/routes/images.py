@@ -29,7 +29,7 @@ async def scale(request: Request, caller: CallerDep, api: ApiDep, metrics: Metri
     """Send the image as multipart field `file`, or JSON `{"url": "https://..."}`. The
     answer is the image at the configured size (1024x768 grayscale JPEG by default)."""
     require_caller(caller, metrics)
-    return image_response(await api.scale(await read_image_body(request)))
+    return image_response(await api.scale(await read_image_body(request), caller.token))
 
 
 def image_response(image: ScaledImage) -> Response:

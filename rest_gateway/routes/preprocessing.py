@@ -69,10 +69,10 @@ async def preprocess(
     `X-Imagescaler-Profile` (name@version#hash) and `X-Imagescaler-Geometry` (JSON)."""
     require_caller(caller, metrics)
     accept = request.headers.get("accept", "")
-    offers = await outputs.offers(profile)
+    offers = await outputs.offers(profile, caller.token)
     if offers is not None:  # negotiated before the upload is read and any pixel work
         negotiate_or_406(accept, offers, f"profile {profile}")
-    reply, api_ms = await api.preprocess(await read_image_body(request), profile)
+    reply, api_ms = await api.preprocess(await read_image_body(request), profile, caller.token)
     return preprocess_response(reply, accept, api_ms)
 
 
@@ -89,7 +89,7 @@ async def profiles(
     request: Request, response: Response, caller: CallerDep, api: ApiDep, metrics: MetricsDep
 ) -> dict[str, Any]:
     require_caller(caller, metrics)
-    listed = await api.list_profiles()
+    listed = await api.list_profiles(caller.token)
     return {
         "profiles": [
             {
@@ -118,7 +118,7 @@ async def inspect(
     request: Request, response: Response, caller: CallerDep, api: ApiDep, metrics: MetricsDep
 ) -> dict[str, Any]:
     require_caller(caller, metrics)
-    facts = await api.inspect(await read_image_body(request))
+    facts = await api.inspect(await read_image_body(request), caller.token)
     return {
         "format": facts.format,
         "stored_size": list(facts.stored_size),

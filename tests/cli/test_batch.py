@@ -21,6 +21,7 @@ from PIL import Image
 from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.images import encode, open_bytes, shared_image
 from tests.support.local_system import IMAGESCALER
+from tests.support.tls_front import TlsFront
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -32,9 +33,17 @@ BAD = {
 }
 
 
-def batch(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def batch(
+    *args: str, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`imagescaler batch ARGS`; `env` is added to this process's environment."""
     return subprocess.run(
-        [*IMAGESCALER, "batch", *args], capture_output=True, text=True, timeout=timeout, check=False
+        [*IMAGESCALER, "batch", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, **env} if env else None,
     )
 
 
@@ -208,6 +217,11 @@ def test_a_manifest_gives_keys_and_labels(tmp_path: Path) -> None:
             ["{folder}", "--profile", "x", "--server", "127.0.0.1:9", "--profiles-file", "p.toml"],
             "--profiles-file is for --local",
         ),
+        (["{folder}", "--profile", "yolo-640", "--local", "--tls"], "--tls is for --server"),
+        (
+            ["{folder}", "--profile", "x", "--server", "127.0.0.1:9", "--token-file", "nope"],
+            "cannot read the token file nope",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
@@ -273,3 +287,47 @@ def test_paths_that_would_make_the_same_key_are_refused(tmp_path: Path) -> None:
         str(tmp_path), "--profile", "yolo-640", "--out", str(tmp_path / "out"), "--local"
     )
     assert result.returncode == 2 and "both make the key 'a_b_jpg'" in result.stderr
+
+
+def test_a_server_that_asks_for_a_token_gets_the_one_in_token_file(
+    start_api: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    from imagescaler.runtime.bearer_tokens import (
+        TokenIssuer,
+        new_dev_signing_pem,
+        signing_key_from_pem,
+    )
+
+    pem = new_dev_signing_pem()
+    public = serialization.load_pem_private_key(pem, password=None).public_key()
+    (tmp_path / "public.pem").write_bytes(
+        public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    api = start_api(jwt_public_keys_file=tmp_path / "public.pem")
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jpg").write_bytes(shared_image("hotdog_1400x1316.jpg"))
+    where = ["--profile", "yolo-640", "--server", f"127.0.0.1:{api.port}"]
+    refused = batch(str(tmp_path / "in"), "--out", str(tmp_path / "o1"), *where)
+    assert refused.returncode == 2
+    assert "refused the call: a bearer token is required" in refused.stderr
+    assert "--token-file" in refused.stderr
+    issued = TokenIssuer(signing_key_from_pem(pem), "imagescaler", "imagescaler", 600)
+    (tmp_path / "token").write_text(issued.issue("bulk-job").access_token + "\n")
+    token = ["--token-file", str(tmp_path / "token")]
+    result = batch(str(tmp_path / "in"), "--out", str(tmp_path / "o2"), *where, *token)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "a_jpg.npy" in shard_samples(tmp_path / "o2")
+    # From outside, through a TLS front (as the grpc-ingress component's Ingress is).
+    front = TlsFront(api.port, tmp_path)
+    try:
+        roots = {"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": str(front.certificate)}
+        tls = ["--profile", "yolo-640", "--server", f"127.0.0.1:{front.port}", "--tls", *token]
+        result = batch(str(tmp_path / "in"), "--out", str(tmp_path / "o3"), *tls, env=roots)
+    finally:
+        front.close()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert shard_samples(tmp_path / "o3") == shard_samples(tmp_path / "o2")

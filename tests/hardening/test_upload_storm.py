@@ -99,14 +99,15 @@ def command_of(spec: ContainerSpec) -> list[str]:
 
 def pod_environment(pods: dict[str, ContainerSpec], secret: Path) -> dict[str, str]:
     """The three containers' environments (their prefixes differ), with the files and stores
-    a pod has swapped for local ones: the JWT Secret, in-memory rate limits set high enough
-    that the storm reaches admission."""
+    a pod has swapped for local ones: the JWT Secrets (the API checks the tokens the gateway
+    passes on), in-memory rate limits set high enough that the storm reaches admission."""
     env = {"PATH": "/usr/bin:/bin"}
     for spec in pods.values():
         env.update(spec.env)
     env |= {
         "IMAGESCALER_GATEWAY_JWT_SIGNING_KEY_FILE": str(secret / "signing-key.pem"),
         "IMAGESCALER_GATEWAY_USERS_FILE": str(secret / "users.json"),
+        "IMAGESCALER_API_JWT_PUBLIC_KEYS_FILE": str(secret / "public-keys.pem"),
         "IMAGESCALER_GATEWAY_RATE_LIMIT": "100000/minute",
         "IMAGESCALER_GATEWAY_RATE_LIMIT_STORAGE": "memory://",
     }

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import grpc
 import httpx
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
+from imagescaler.runtime.bearer_tokens import TokenIssuer, signing_key_from_pem
+from imagescaler.runtime.grpc_auth import bearer_metadata
 from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
 from rest_gateway.users import hash_password
 from tests.support.images import open_bytes, shared_image
@@ -23,7 +26,9 @@ PHOTO = "phone_4032x3024_exif6.jpg"  # 12 MP, 3.9 MB: over gRPC's 4 MiB default 
 
 
 def write_gateway_secret(folder: Path) -> Path:
-    """What the `gateway-jwt` Secret holds: a signing key and a users file."""
+    """What the `gateway-jwt` Secret holds (a signing key and a users file) and what the
+    `api-jwt` Secret holds (that key's public half), in one folder: the test mounts it for
+    every service where each pod mounts its own."""
     folder.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
     (folder / "signing-key.pem").write_bytes(
@@ -33,17 +38,35 @@ def write_gateway_secret(folder: Path) -> Path:
             serialization.NoEncryption(),
         )
     )
+    (folder / "public-keys.pem").write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     (folder / "users.json").write_text(json.dumps({USER: hash_password(PASSWORD)}))
     for path in (folder, *folder.iterdir()):
         os.chmod(path, 0o755 if path.is_dir() else 0o444)  # readable by the image's user
     return folder
 
 
-def check_grpc(ports: Ports) -> None:
+def api_token(secret: Path) -> str:
+    """A token for the gRPC API, signed with the secret's key, as `imagescaler token` makes."""
+    key = signing_key_from_pem((secret / "signing-key.pem").read_bytes())
+    return TokenIssuer(key, "imagescaler", "imagescaler", 600).issue("check").access_token
+
+
+def check_grpc(ports: Ports, token: str | None = None) -> None:
+    """ScaleImage straight to the API; with `token` when it asks for one (then a call
+    without one must be refused)."""
     options = message_size_options(CLIENT_MESSAGE_LIMIT)
     with grpc.insecure_channel(f"127.0.0.1:{ports.api}", options=options) as channel:
         request = api_pb.ScaleImageRequest(image=api_pb.Image(content=shared_image(PHOTO)))
-        reply = api_grpc.ImageScalerStub(channel).ScaleImage(request, timeout=60)
+        stub = api_grpc.ImageScalerStub(channel)
+        if token is not None:
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.ScaleImage(request, timeout=60)
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        reply = stub.ScaleImage(request, timeout=60, metadata=bearer_metadata(token))
     image = open_bytes(reply.content)
     assert (image.format, image.mode, image.size) == ("JPEG", "L", (1024, 768))
 

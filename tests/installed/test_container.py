@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from imagescaler.cli.main import COMMANDS
-from tests.installed.checks import check_grpc, check_rest, write_gateway_secret
+from tests.installed.checks import api_token, check_grpc, check_rest, write_gateway_secret
 from tests.installed.container import (
     ImageConfig,
     PodRunner,
@@ -88,7 +88,7 @@ def test_services_started_as_the_manifests_say_serve_a_photo(runner: PodRunner) 
     }
     # The manifests' own flags come first; the test adds loopback ports and links after them.
     with three_services(commands) as (ports, services):
-        check_grpc(ports)
+        check_grpc(ports, api_token(runner.secret))  # the manifests' API asks for tokens
         check_rest(ports)
         probe = run(runner, "probe", "--grpc", f"127.0.0.1:{ports.api}")
         assert probe.returncode == 0, probe.stderr

@@ -14,7 +14,7 @@ from imagescaler.cli.settings_flags import env_name, settings_from_args
 from tests.support.paths import ROOT
 from tests.support.pod_specs import ContainerSpec, container_specs, render
 
-OVERLAYS = ["base", "overlays/dev", "overlays/prod"]
+OVERLAYS = ["base", "overlays/dev", "overlays/prod", "jobs/batch"]
 OURS = [
     pytest.param(spec, id=f"{overlay}:{spec.deployment}")
     for overlay in OVERLAYS

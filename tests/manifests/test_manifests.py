@@ -55,6 +55,11 @@ def test_every_document_validates_strictly(
     rendered: tuple[str, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
     name, docs = rendered
+    validate(docs, tmp_path, name)
+
+
+def validate(docs: list[dict[str, Any]], tmp_path: Path, name: str) -> None:
+    """Every document against the Kubernetes schemas, strictly (unknown fields fail)."""
     core = [d for d in docs if d["apiVersion"] != "monitoring.coreos.com/v1"]  # a CRD
     files = []
     for number, doc in enumerate(core):
@@ -191,15 +196,16 @@ def test_disruption_budgets_and_network_policies(rendered: tuple[str, Any]) -> N
     assert set(policies) == deployments
 
     def callers(name: str) -> set[str]:
+        """The pods of this namespace a policy admits, by name or by label."""
         return {
-            source["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+            "=".join(next(iter(source["podSelector"]["matchLabels"].items())))
             for rule in policies[name]["spec"]["ingress"]
             for source in rule.get("from", [])
             if "namespaceSelector" not in source
         }
 
-    assert callers("image-service") == {"api"}
-    assert callers("api") == {"gateway"}
+    assert callers("image-service") == {"app.kubernetes.io/name=api"}
+    assert callers("api") == {"app.kubernetes.io/name=gateway", "imagescaler.io/bulk-client=true"}
 
 
 def test_no_latest_tags_and_no_secret_values(rendered: tuple[str, Any]) -> None:
@@ -277,3 +283,43 @@ def test_dockerfile_passes_hadolint() -> None:
     text = (ROOT / "Dockerfile").read_text()
     assert "USER 10001" in text and "PYTHONUNBUFFERED=1" in text and "HEALTHCHECK" in text
     assert text.count("FROM ") == 2  # build stage and a slim final stage
+
+
+def test_the_api_asks_for_tokens_from_a_secret(rendered: tuple[str, Any]) -> None:
+    _, docs = rendered
+    spec, container = next((s, c) for name, s, c in containers(docs) if name == "api")
+    config = objects(docs, "ConfigMap")["api-config"]["data"]
+    keys = Path(config["IMAGESCALER_API_JWT_PUBLIC_KEYS_FILE"])
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    assert volumes[mounts[str(keys.parent)]]["secret"]["secretName"] == "api-jwt"
+
+
+def test_prod_reaches_the_grpc_api_from_outside_over_tls_only() -> None:
+    docs = render(MANIFESTS / "overlays/prod")
+    ingress = objects(docs, "Ingress")["api-grpc"]
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/backend-protocol"] == "GRPC"
+    assert ingress["spec"]["tls"][0]["hosts"] == [ingress["spec"]["rules"][0]["host"]]
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "api", "port": {"name": "grpc"}}
+    sources = [
+        source
+        for rule in objects(docs, "NetworkPolicy")["api"]["spec"]["ingress"]
+        for source in rule["from"]
+    ]
+    controller = {"kubernetes.io/metadata.name": "ingress-nginx"}
+    assert any(s.get("namespaceSelector", {}).get("matchLabels") == controller for s in sources)
+
+
+def test_the_batch_job_validates_and_is_a_labelled_bulk_client(tmp_path: Path) -> None:
+    docs = render(MANIFESTS / "jobs/batch")
+    validate(docs, tmp_path, "jobs/batch")
+    (job,) = objects(docs, "Job").values()
+    pod = job["spec"]["template"]
+    assert pod["metadata"]["labels"]["imagescaler.io/bulk-client"] == "true"
+    (container,) = pod["spec"]["containers"]
+    args = container["args"]
+    assert args[0] == "batch" and "--server" in args and "--token-file" in args
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert "limits" in container["resources"]

@@ -15,7 +15,7 @@ import yaml
 
 @dataclass(frozen=True)
 class ContainerSpec:
-    deployment: str
+    deployment: str  # the Deployment's (or Job's) name
     image: str
     args: list[str]
     env: dict[str, str]
@@ -38,7 +38,7 @@ def container_specs(docs: list[dict[str, Any]]) -> list[ContainerSpec]:
         d["metadata"]["name"]: d.get("data", {}) for d in docs if d["kind"] == "ConfigMap"
     }
     specs = []
-    for deployment in (d for d in docs if d["kind"] == "Deployment"):
+    for deployment in (d for d in docs if d["kind"] in ("Deployment", "Job")):
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             env: dict[str, str] = {}
             for source in container.get("envFrom", []):

@@ -26,6 +26,7 @@ from imagescaler.cli.batch.progress import summary_table
 from imagescaler.cli.batch.runner import BatchRun, OutputError
 from imagescaler.cli.batch.sources import Item, UsageError, read_source
 from imagescaler.cli.batch.stopping import Interrupted, StopRequests
+from imagescaler.cli.remote_api import TokenFileError, read_token
 from imagescaler.imaging.preprocess import DEFAULT_LIMITS
 from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile
 from imagescaler.imaging.profiles_file import ProfilesFileError, load_profiles
@@ -84,12 +85,20 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
 
         if args.profiles_file:
             raise UsageError("--profiles-file is for --local: a server serves its own profiles")
-        known = server_profiles(args.server)
+        try:
+            token = read_token(args.token_file)
+        except TokenFileError as error:
+            raise UsageError(str(error)) from None
+        known = server_profiles(args.server, token, args.tls)
         check_profile(args.profile, {name: ref for name, (ref, _) in known.items()})
         reference, profile = known[args.profile]
         work = Work(profile, storage(args.store, profile))
-        remote = ServerEngine(args.server, work, reference, args.concurrency or 2)
+        remote = ServerEngine(
+            args.server, work, reference, args.concurrency or 2, token=token, tls=args.tls
+        )
         return Plan(source.items, source.left_out, out, remote, reference, limits, None)
+    if args.tls:
+        raise UsageError("--tls is for --server: --local reaches no server")
     profiles = {"default": default_profile(), **BUILTIN_PROFILES}
     if args.profiles_file:
         try:
@@ -124,14 +133,17 @@ def check_profile(name: str, references: dict[str, str]) -> None:
         )
 
 
-def server_profiles(target: str) -> dict[str, tuple[str, Profile]]:
+def server_profiles(target: str, token: str | None, tls: bool) -> dict[str, tuple[str, Profile]]:
     import grpc
 
     from imagescaler.cli.batch.server_engine import list_server_profiles
 
     try:
-        return list_server_profiles(target)
+        return list_server_profiles(target, token, tls)
     except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+            hint = "" if token else "; pass one with --token-file"
+            raise UsageError(f"{target} refused the call: {error.details()}{hint}") from None
         raise UsageError(f"cannot list the profiles of {target}: {error.code().name}") from None
 
 

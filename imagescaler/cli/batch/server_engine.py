@@ -22,10 +22,12 @@ from imagescaler.cli.batch.engines import (
     Work,
     tensor_outcome,
 )
+from imagescaler.cli.remote_api import open_channel
 from imagescaler.imaging.encoding import BY_MEDIA_TYPE
 from imagescaler.imaging.profiles import Profile, TensorOutput
 from imagescaler.imaging.tensors import recover_levels
 from imagescaler.messages import geometry_dict
+from imagescaler.runtime.grpc_auth import bearer_metadata
 from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, client_options
 from imagescaler.shards.layout import LEVELS, TENSOR, tensor_spec
 
@@ -41,9 +43,19 @@ class ServerEngine:
     several streams so that a Service spreads them over API replicas."""
 
     def __init__(
-        self, target: str, work: Work, reference: str, streams: int, window: int = 8
+        self,
+        target: str,
+        work: Work,
+        reference: str,
+        streams: int,
+        *,
+        token: str | None = None,
+        tls: bool = False,
+        window: int = 8,
     ) -> None:
         self._target = target
+        self._tls = tls
+        self._metadata = bearer_metadata(token)
         self._work = work
         self._reference = reference
         self._profile = work.profile.name
@@ -128,9 +140,9 @@ class ServerEngine:
 
         try:
             options = client_options(CLIENT_MESSAGE_LIMIT)
-            with grpc.insecure_channel(self._target, options=options) as channel:
+            with open_channel(self._target, self._tls, options) as channel:
                 stub = pre_grpc.PreprocessorStub(channel)
-                for reply in stub.PreprocessStream(requests()):
+                for reply in stub.PreprocessStream(requests(), metadata=self._metadata):
                     slots.release()
                     job, attempt = outstanding[reply.id]
                     again = reply.code != 0 and reply.reason in TRANSIENT and attempt < MAX_ATTEMPTS
@@ -181,11 +193,13 @@ def outcome_of(index: int, reply: pre_pb.StreamReply, work: Work) -> Outcome:
                    f"{width}x{height} {extension}")  # fmt: skip
 
 
-def list_server_profiles(target: str, timeout: float = 10) -> dict[str, tuple[str, Profile]]:
+def list_server_profiles(
+    target: str, token: str | None = None, tls: bool = False, timeout: float = 10
+) -> dict[str, tuple[str, Profile]]:
     """The deployment's profiles: name -> (reference, the profile as it describes it)."""
-    with grpc.insecure_channel(target) as channel:
+    with open_channel(target, tls) as channel:
         listed = pre_grpc.PreprocessorStub(channel).ListProfiles(
-            pre_pb.ListProfilesRequest(), timeout=timeout
+            pre_pb.ListProfilesRequest(), timeout=timeout, metadata=bearer_metadata(token)
         )
     return {
         p.name: (p.ref, Profile.model_validate({**json.loads(p.spec_json), "name": p.name}))

@@ -102,7 +102,7 @@ def throttle_warning(args: argparse.Namespace, image: bytes, peak: float) -> str
 def requests_for(args: argparse.Namespace, images: list[bytes]) -> targets.RequestFactory:
     """Per worker, a client that cycles through the images."""
     if args.grpc:
-        factories = [targets.grpc_api(args.grpc, data) for data in images]
+        factories = [targets.grpc_api(args.grpc, data, args.token) for data in images]
     else:
         token = args.token or default_token()
         factories = [targets.rest_gateway(args.rest, token, data) for data in images]

@@ -11,6 +11,7 @@ import httpx
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
+from imagescaler.runtime.grpc_auth import bearer_metadata
 from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
 
 Request = Callable[[], None]  # one request; raises on failure
@@ -21,7 +22,10 @@ class RequestFailed(Exception):
     pass
 
 
-def grpc_api(address: str, data: bytes) -> RequestFactory:
+def grpc_api(address: str, data: bytes, token: str | None = None) -> RequestFactory:
+    """ScaleImage calls, with `token` for an API that asks for one."""
+    metadata = bearer_metadata(token)
+
     def make(worker: int) -> Request:
         # One channel per worker, as separate clients would have.
         channel = grpc.insecure_channel(
@@ -35,7 +39,7 @@ def grpc_api(address: str, data: bytes) -> RequestFactory:
         request = api_pb.ScaleImageRequest(image=api_pb.Image(content=data))
 
         def call() -> None:
-            stub.ScaleImage(request, timeout=60)
+            stub.ScaleImage(request, timeout=60, metadata=metadata)
 
         return call
 
