@@ -3,6 +3,8 @@
 #   chromium             the upload page test (Playwright drives it; no browser download)
 #   prometheus           the scrape test and promtool's checks of the rules
 #   redis-server         the shared rate-limit test starts its own on a free port
+#   libavif-bin          avifenc makes the AVIF files (12-bit, 4:4:4, film grain) whose
+#                        decode memory the budget test measures
 #   podman, mmdebstrap   the container image test: a Debian base made here (no registry is
 #                        reachable), the Dockerfile built on it, its root run as a pod would
 set -euo pipefail
@@ -10,6 +12,7 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 { [ -x /usr/bin/prometheus ] && [ -x /usr/bin/promtool ]; } || missing+=(prometheus)
 [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+[ -x /usr/bin/avifenc ] || missing+=(libavif-bin)
 [ -x /usr/bin/podman ] || missing+=(podman)
 [ -x /usr/bin/mmdebstrap ] || missing+=(mmdebstrap)
 [ ${#missing[@]} -eq 0 ] && exit 0

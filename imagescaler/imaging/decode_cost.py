@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, nullcontext
 
 from PIL import Image
 
+from imagescaler.imaging.avif_header import WORST_CASE, av1_configs
 from imagescaler.imaging.decoding import stored_size_needed
 from imagescaler.imaging.formats import ImageHeader, Limits
 from imagescaler.imaging.jpeg_decoder import DIRECT_MODES
@@ -24,7 +25,7 @@ from imagescaler.runtime.memory_budget import MemoryBudget
 # per format and mode with some room (docs/security.md, "Memory"). Pillow holds RGB in 4 bytes
 # a pixel; alpha is composited on white through two more copies; 16-bit input is widened.
 BYTES_PER_DECODED_PIXEL = 10
-_BYTES_PER_PIXEL_BY_FORMAT = {"WEBP": 18, "AVIF": 12, "HEIF": 12}
+_BYTES_PER_PIXEL_BY_FORMAT = {"WEBP": 18, "HEIF": 12}
 _WIDE_MODES = frozenset({"RGBA", "LA", "PA", "La", "RGBa", "I", "F", "I;16", "I;16B", "I;16L"})
 WIDE_MODE_BYTES_PER_PIXEL = 14
 # libwebp's animation decoder keeps two RGBA canvases beside the frame Pillow gets.
@@ -34,6 +35,16 @@ COEFFICIENT_BYTES = 2
 # libjxl decodes into 4-byte planes, one per channel; its child process's interpreter.
 JXL_PLANE_BYTES = 4
 JXL_CHILD_BYTES = 16 << 20
+# AVIF: libavif's YUV frame, from the av1C boxes (samples per pixel times bytes per sample, an
+# alpha plane too), counted twice: film grain is synthesised into a second frame, and whether
+# a file has grain is in the sequence header inside the coded data, which no header read here
+# reaches. Beside it, what Pillow and the pipeline hold: AVIF_BASE_BYTES, AVIF_ALPHA_BASE_BYTES
+# with alpha. Measured on 12 MP files (docs/security.md, Memory): peak = base + frame x (1, or
+# 2 with grain), base 7.8-8.2 (RGB), 14.0-14.4 (RGBA); round 3's 12-bit 4:4:4 grain AVIF took
+# 20.2 bytes a pixel against the 12 estimated then, 21 now.
+AVIF_BASE_BYTES = 9
+AVIF_ALPHA_BASE_BYTES = 16
+AVIF_FLOOR_BYTES = 12
 # Buffers of any job, whatever its size: the output, a tensor, the encoder's.
 JOB_OVERHEAD_BYTES = 8 << 20
 # Pillow holds an RGB or L image resized, cropped or letterboxed in 4 bytes a pixel at most.
@@ -129,6 +140,8 @@ def _pixel_bytes(
         if image.info.get("progressive") or image.info.get("progression"):
             cost += pixels * COEFFICIENT_BYTES * len(image.getbands())
         return cost
+    if header.format == "AVIF":
+        return math.ceil(pixels * avif_bytes_per_pixel(data, image))
     per_pixel = _BYTES_PER_PIXEL_BY_FORMAT.get(header.format, BYTES_PER_DECODED_PIXEL)
     if image.mode in _WIDE_MODES or "transparency" in image.info:
         per_pixel = max(per_pixel, WIDE_MODE_BYTES_PER_PIXEL)
@@ -136,6 +149,19 @@ def _pixel_bytes(
     if header.format == "WEBP" and getattr(image, "n_frames", 1) > 1:
         cost += pixels * ANIMATION_CANVAS_BYTES
     return cost
+
+
+def avif_bytes_per_pixel(data: bytes, image: Image.Image) -> float:
+    """An AVIF's peak bytes per pixel: the base, and its YUV frame (and alpha plane) twice.
+    The boxes are the uploader's: the costliest of them counts, and never less than the flat
+    AVIF_FLOOR_BYTES of before."""
+    configs = av1_configs(data) or [WORST_CASE]
+    frame = max(c.planes * c.sample_bytes for c in configs)
+    alpha = image.mode in _WIDE_MODES
+    if alpha:
+        frame += max(c.sample_bytes for c in configs)
+    base = AVIF_ALPHA_BASE_BYTES if alpha else AVIF_BASE_BYTES
+    return max(base + 2 * frame, AVIF_FLOOR_BYTES)
 
 
 def _jpeg_decoded_pixels(header: ImageHeader, plan: ResizePlan | None) -> int:
