@@ -4,11 +4,9 @@ of --profiles-file."""
 from __future__ import annotations
 
 from grpc_api.settings import ApiSettings
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile
-from imagescaler.imaging.profiles_file import load_profiles
+from imagescaler.imaging.profiles import Profile, default_profile
+from imagescaler.imaging.profiles_file import DEFAULT, profile_catalogue
 from imagescaler.runtime.errors import UnknownProfile
-
-DEFAULT = "default"
 
 
 def default_from_settings(settings: ApiSettings) -> Profile:
@@ -17,11 +15,7 @@ def default_from_settings(settings: ApiSettings) -> Profile:
         target=(settings.target_size.width, settings.target_size.height),
         grayscale=settings.grayscale,
         resize_mode=settings.resize_mode,
-        fill=(
-            int(settings.pad_colour[1:3], 16),
-            int(settings.pad_colour[3:5], 16),
-            int(settings.pad_colour[5:7], 16),
-        ),
+        fill=settings.pad_rgb,
         output_format=settings.output_format,
         quality=settings.quality,
         margin=settings.margin,
@@ -30,14 +24,11 @@ def default_from_settings(settings: ApiSettings) -> Profile:
 
 class ProfileCatalog:
     def __init__(self, profiles: dict[str, Profile]) -> None:
-        self._profiles = dict(sorted(profiles.items()))
+        self._profiles = profiles
 
     @classmethod
     def from_settings(cls, settings: ApiSettings) -> ProfileCatalog:
-        profiles = {DEFAULT: default_from_settings(settings), **BUILTIN_PROFILES}
-        if settings.profiles_file is not None:
-            profiles.update(load_profiles(settings.profiles_file))
-        return cls(profiles)
+        return cls(profile_catalogue(default_from_settings(settings), settings.profiles_file))
 
     def get(self, name: str) -> Profile:
         """The profile called `name` ("" is default), or UnknownProfile naming the known ones."""

@@ -10,6 +10,7 @@ from pydantic import BeforeValidator, ByteSize, Field, field_validator, model_va
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from imagescaler.imaging.profiles_file import load_profiles
+from imagescaler.runtime.defaults import MAX_SIDE
 from imagescaler.runtime.settings import (
     API_METRICS_PORT,
     API_PORT,
@@ -40,8 +41,8 @@ def parse_size(value: object) -> object:
     if match is None:
         raise ValueError(f"{value!r} is not a size like 1024x768")
     width, height = int(match[1]), int(match[2])
-    if not (1 <= width <= 16384 and 1 <= height <= 16384):
-        raise ValueError(f"{value!r}: width and height must be between 1 and 16384")
+    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
+        raise ValueError(f"{value!r}: width and height must be between 1 and {MAX_SIDE}")
     return Size(width, height)
 
 
@@ -85,6 +86,13 @@ class ApiSettings(GrpcServiceSettings, TokenClaimsSettings):
     pad_colour: Annotated[str, BeforeValidator(parse_colour)] = Field(
         "#000000", description="letterbox colour for resize mode pad"
     )
+
+    @property
+    def pad_rgb(self) -> tuple[int, int, int]:
+        """pad_colour (checked `#rrggbb` by its validator) as red, green, blue."""
+        red, green, blue = (int(self.pad_colour[i : i + 2], 16) for i in (1, 3, 5))
+        return red, green, blue
+
     output_format: Literal["jpeg", "png", "webp"] = Field(
         "jpeg", description="format of the result"
     )

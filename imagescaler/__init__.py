@@ -31,10 +31,12 @@ _EXPORTS = {
     "ProfilesFileError": "imagescaler.imaging.profiles_file",
     "default_profile": "imagescaler.imaging.profiles",
     "load_profiles": "imagescaler.imaging.profiles_file",
+    "profile_catalogue": "imagescaler.imaging.profiles_file",
 }
 __all__ = [  # noqa: RUF022 - the same names as _EXPORTS, in its order
     "Limits", "ImageFacts", "inspect_image", "Geometry", "Result", "preprocess",
     "BUILTIN_PROFILES", "Profile", "ProfilesFileError", "default_profile", "load_profiles",
+    "profile_catalogue",
 ]  # fmt: skip
 
 

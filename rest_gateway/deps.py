@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -51,7 +51,7 @@ class Caller:
 
     subject: str | None
     failure: AuthError | None = None
-    token: str | None = None  # the verified token, passed on to the API with each call
+    token: str | None = field(default=None, repr=False)  # passed on to the API with each call
 
     def require(self) -> str:
         if self.subject is None:

@@ -37,9 +37,10 @@ from imagescaler.imaging.resize_plan import ResizePlan
 from imagescaler.imaging.stages import StageClock
 from imagescaler.imaging.tensors import to_tensor
 from imagescaler.runtime.cancellation import raise_if_cancelled
+from imagescaler.runtime.defaults import MAX_IMAGE_BYTES, MAX_PIXELS
 from imagescaler.runtime.memory_budget import MemoryBudget
 
-DEFAULT_LIMITS = Limits(max_bytes=25 * 1024 * 1024, max_pixels=50_000_000)
+DEFAULT_LIMITS = Limits(max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_PIXELS)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-Dimension = Annotated[int, Field(ge=1, le=16384)]
+from imagescaler.runtime.defaults import MAX_SIDE
+
+Dimension = Annotated[int, Field(ge=1, le=MAX_SIDE)]
 # The libraries whose versions decide the pixels (simplejpeg bundles libjpeg-turbo).
 # Read from the installed distributions: no need to import the libraries to know them.
 PIXEL_LIBRARIES = {"pillow": version("pillow"), "simplejpeg": version("simplejpeg")}

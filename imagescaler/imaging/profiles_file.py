@@ -1,5 +1,5 @@
-"""Profiles from a TOML file: one [profiles.NAME] table each; a mistake names the profile
-and the field."""
+"""Profiles from a TOML file (one [profiles.NAME] table each; a mistake names the profile and
+the field), and the one catalogue every run serves: the API, `batch` and the golden tests."""
 
 from __future__ import annotations
 
@@ -8,11 +8,25 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile
+from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile
+
+DEFAULT = "default"
 
 
 class ProfilesFileError(ValueError):
     """A profiles file that cannot be used; the message names the profile and the field."""
+
+
+def profile_catalogue(
+    default: Profile | None = None, profiles_file: Path | None = None
+) -> dict[str, Profile]:
+    """The profiles a run serves, by name: `default` (the stock one unless given: the API's
+    comes from its start-up flags), the built-ins, and those of `profiles_file`
+    (ProfilesFileError when it cannot be used)."""
+    profiles = {DEFAULT: default or default_profile(), **BUILTIN_PROFILES}
+    if profiles_file is not None:
+        profiles |= load_profiles(profiles_file)
+    return dict(sorted(profiles.items()))
 
 
 def load_profiles(path: Path) -> dict[str, Profile]:
@@ -26,7 +40,7 @@ def load_profiles(path: Path) -> dict[str, Profile]:
         raise ProfilesFileError(f"profiles file {path}: no [profiles.NAME] tables")
     profiles = {}
     for name, table in tables.items():
-        if name in BUILTIN_PROFILES or name == "default":
+        if name in BUILTIN_PROFILES or name == DEFAULT:
             raise ProfilesFileError(f"profiles file {path}: {name!r} is a built-in profile's name")
         try:
             profiles[name] = Profile.model_validate({**table, "name": name})

@@ -152,7 +152,9 @@ class CallAdmission(CallInterceptor):
                         del raw  # as in wrap_unary: not kept alive by the refusal
                         await self._refuse(context, service, method, self._too_many_bytes())
                     held.add(len(raw))
-                    yield await parse(raw, context)
+                    message = await parse(raw, context)
+                    del raw  # not kept while the stream waits at the yield
+                    yield message
 
             try:
                 async for reply in behaviour(metered(), context):

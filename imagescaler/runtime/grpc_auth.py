@@ -50,16 +50,19 @@ class BearerAuth(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
         service, method = split_method(details.method)
-        if service in UNOBSERVED_SERVICES:
-            return await continuation(details)
+        if handler is None or service in UNOBSERVED_SERVICES:
+            # An unknown method is UNIMPLEMENTED, token or not, and no metric is labelled with
+            # a name the caller made up (each would be a new series).
+            return handler
         try:
             self._verifier.verify(token_in(details.invocation_metadata))
         except AuthError as failure:
             if self._metrics is not None:
                 self._metrics.rejected.labels(service, method, failure.reason).inc()
             return _refusal(failure)
-        return await continuation(details)
+        return handler
 
 
 def _refusal(failure: AuthError) -> grpc.RpcMethodHandler:

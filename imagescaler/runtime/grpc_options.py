@@ -61,7 +61,10 @@ def client_options(max_message_bytes: int) -> ChannelOptions:
 
 
 def server_options(
-    max_message_bytes: int, max_connection_age: float, max_calls: int
+    max_message_bytes: int,
+    max_connection_age: float,
+    max_calls: int,
+    max_connection_age_grace: float = 60.0,
 ) -> ChannelOptions:
     return [
         *message_size_options(max_message_bytes),
@@ -71,9 +74,10 @@ def server_options(
         # open thousands of streams.
         ("grpc.max_concurrent_streams", 2 * max_calls),
         # Clients reconnect, and so re-resolve and find new replicas, at least this often;
-        # the grace lets a request in progress finish on the old connection.
+        # the grace lets a request in progress finish on the old connection; a longer call
+        # (a bulk run's stream) is then ended, and its client opens it again.
         ("grpc.max_connection_age_ms", int(max_connection_age * 1000)),
-        ("grpc.max_connection_age_grace_ms", 60_000),
+        ("grpc.max_connection_age_grace_ms", int(max_connection_age_grace * 1000)),
         # Accept the clients' keepalive pings instead of answering them with GOAWAY.
         ("grpc.http2.min_ping_interval_without_data_ms", KEEPALIVE_MS // 2),
         ("grpc.keepalive_permit_without_calls", 1),

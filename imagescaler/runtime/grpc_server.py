@@ -104,6 +104,8 @@ class GrpcServiceConfig(Protocol):
     @property
     def max_connection_age(self) -> float: ...
     @property
+    def max_connection_age_grace(self) -> float: ...
+    @property
     def drain_delay(self) -> float: ...
     @property
     def shutdown_grace(self) -> float: ...
@@ -152,7 +154,10 @@ async def start_service(
     server = grpc.aio.server(
         interceptors=[*authentication, admission, *server_interceptors(metrics, drain)],
         options=server_options(
-            settings.max_message_bytes, settings.max_connection_age, settings.max_calls_in_flight
+            settings.max_message_bytes,
+            settings.max_connection_age,
+            settings.max_calls_in_flight,
+            settings.max_connection_age_grace,
         ),
     )
     names = add_servicers(server)

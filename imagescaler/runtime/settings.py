@@ -16,6 +16,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from imagescaler.runtime.defaults import MAX_IMAGE_BYTES, MAX_PIXELS
+
 MiB = 1024 * 1024
 
 # The default ports, in one place: settings, the probe and the clients' defaults use them.
@@ -95,7 +97,9 @@ class ServiceSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="lowest level that is logged"
     )
-    max_image_bytes: int = Field(25 * MiB, ge=1024, description="largest image accepted, in bytes")
+    max_image_bytes: int = Field(
+        MAX_IMAGE_BYTES, ge=1024, description="largest image accepted, in bytes"
+    )
     shutdown_grace: float = Field(
         10.0, ge=0, description="seconds in-flight requests get to finish on SIGTERM"
     )
@@ -132,7 +136,7 @@ class GrpcServiceSettings(ServiceSettings):
     """Fields of the services that are gRPC servers and read image headers."""
 
     max_pixels: int = Field(
-        50_000_000, ge=1, description="largest image accepted, in pixels (width x height)"
+        MAX_PIXELS, ge=1, description="largest image accepted, in pixels (width x height)"
     )
     max_jpeg_scans: int = Field(
         100, ge=1, description="most scans a progressive JPEG may have (each costs a full pass)"
@@ -179,6 +183,12 @@ class GrpcServiceSettings(ServiceSettings):
     )
     max_connection_age: float = Field(
         60.0, gt=0, description="seconds after which a client reconnects (and finds new replicas)"
+    )
+    max_connection_age_grace: float = Field(
+        60.0,
+        gt=0,
+        description="seconds a call may go on on a connection past its age; then it is ended "
+        "UNAVAILABLE (a bulk client opens its stream again elsewhere)",
     )
 
     @model_validator(mode="after")

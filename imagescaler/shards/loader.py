@@ -17,7 +17,8 @@ import numpy as np
 from PIL import Image
 
 from imagescaler.imaging.mapping import Geometry
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile
+from imagescaler.imaging.profiles import Profile
+from imagescaler.imaging.profiles_file import profile_catalogue
 from imagescaler.imaging.tensors import normalise
 from imagescaler.shards.layout import CLASSES, LEVELS, SampleRecord, spec_output
 from imagescaler.shards.reader import raw_samples
@@ -55,7 +56,7 @@ def expected_reference(profile: Profile | str) -> str:
         )
     if "@" in profile:
         return profile
-    known = {"default": default_profile(), **BUILTIN_PROFILES}
+    known = profile_catalogue()
     if profile not in known:
         raise ValueError(
             f"there is no built-in profile {profile!r} ({', '.join(sorted(known))}); "

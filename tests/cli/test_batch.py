@@ -21,6 +21,7 @@ from PIL import Image
 from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.images import encode, open_bytes, shared_image
 from tests.support.local_system import IMAGESCALER
+from tests.support.metrics import scrape, value
 from tests.support.tls_front import TlsFront
 from tests.support.waiting import wait_until
 
@@ -331,3 +332,25 @@ def test_a_server_that_asks_for_a_token_gets_the_one_in_token_file(
         front.close()
     assert result.returncode == 0, result.stdout + result.stderr
     assert shard_samples(tmp_path / "o3") == shard_samples(tmp_path / "o2")
+
+
+def test_a_server_run_outlives_the_apis_connection_age(
+    start_api: Callable[..., RunningServer], tmp_path: Path
+) -> None:
+    """The API ends every connection after its age and grace (60 s + 60 s in the manifests),
+    streams included: a longer run opens its streams again, its unanswered items sent again,
+    and loses nothing."""
+    api = start_api(max_connection_age=0.5, max_connection_age_grace=0.5)
+    photo = shared_image("hotdog_1400x1316.jpg")
+    (tmp_path / "in").mkdir()
+    for number in range(200):
+        (tmp_path / "in" / f"{number:03}.jpg").write_bytes(photo)
+    where = ["--server", f"127.0.0.1:{api.port}", "--concurrency", "2"]
+    result = batch(
+        str(tmp_path / "in"), "--profile", "yolo-640", "--out", str(tmp_path / "o"), *where
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(shard_samples(tmp_path / "o")) == 2 * 200  # a tensor and its JSON each
+    samples = scrape(f"http://127.0.0.1:{api.metrics_port}/metrics")
+    opened = value(samples, "grpc_server_started_total", grpc_method="PreprocessStream")
+    assert opened > 2, "the run ended before any stream was ended: make it longer"

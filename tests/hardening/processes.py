@@ -70,13 +70,16 @@ LOOPBACK = ["--listen", "127.0.0.1:0", "--metrics-listen", ""]
 
 
 @contextmanager
-def api_process(*flags: str) -> Iterator[tuple[str, ServiceProcess]]:
-    """An API process, with an image service process behind it: its address and process."""
-    image = start("image service", [*SERVICE, "image-service", *LOOPBACK], None, None)
+def api_process(
+    *flags: str, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, ServiceProcess]]:
+    """An API process, with an image service process behind it: its address and process.
+    `env`: both processes' environment (an overlay's, say), else this one's."""
+    image = start("image service", [*SERVICE, "image-service", *LOOPBACK], env, None)
     try:
         image_port = int(image.wait_for(LISTENING)[1])
         behind = ["--image-service", f"127.0.0.1:{image_port}"]
-        api = start("API", [*SERVICE, "api", *LOOPBACK, *behind, *flags], None, None)
+        api = start("API", [*SERVICE, "api", *LOOPBACK, *behind, *flags], env, None)
         try:
             yield f"127.0.0.1:{int(api.wait_for(LISTENING)[1])}", api
         finally:

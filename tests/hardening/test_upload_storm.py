@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import struct
-import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -18,8 +17,7 @@ import pytest
 from PIL import Image
 
 from tests.installed.checks import PASSWORD, USER, write_gateway_secret
-from tests.support.paths import ROOT
-from tests.support.pod_specs import ContainerSpec, container_specs, render
+from tests.support.overlays import SERVICES, command_of, overlay_pods, pod_environment
 from tests.support.processes import ServiceProcess, three_services
 from tests.support.waiting import wait_until
 
@@ -28,10 +26,6 @@ pytestmark = pytest.mark.slow
 MiB = 1024 * 1024
 UPLOADS = 120
 OVERLAYS = ["base", "overlays/dev", "overlays/prod"]
-# Deployment name -> the name three_services gives the process.
-SERVICES = {"image-service": "image service", "api": "API", "gateway": "gateway"}
-# The flags that link a pod to the cluster; three_services links the processes on loopback.
-LINKS = frozenset({"--listen", "--metrics-listen", "--image-service", "--api"})
 # What stays after a storm is connection and thread state, not messages (those are checked
 # gone by test_call_admission.py): tens of MiB, whatever the storm's size.
 KEPT_MIB = 48
@@ -79,39 +73,6 @@ def storm(base: str, token: str, photo: bytes) -> Counter[tuple[int, str]]:
     assert len(answers) == UPLOADS
     assert all(retry for status, _, retry in answers if status == 503)
     return Counter((status, code) for status, code, _ in answers)
-
-
-def overlay_pods(overlay: str) -> dict[str, ContainerSpec]:
-    """The overlay's three containers, by process name."""
-    specs = container_specs(render(ROOT / "manifests" / overlay))
-    return {SERVICES[s.deployment]: s for s in specs if s.deployment in SERVICES}
-
-
-def command_of(spec: ContainerSpec) -> list[str]:
-    """The container's command, on loopback: its subcommand and any flag other than links."""
-    command, *flags = spec.args
-    kept: list[str] = []
-    for flag, value in zip(flags[::2], flags[1::2], strict=True):
-        if flag not in LINKS:
-            kept += [flag, value]
-    return [sys.executable, "-m", "imagescaler", command, *kept]
-
-
-def pod_environment(pods: dict[str, ContainerSpec], secret: Path) -> dict[str, str]:
-    """The three containers' environments (their prefixes differ), with the files and stores
-    a pod has swapped for local ones: the JWT Secrets (the API checks the tokens the gateway
-    passes on), in-memory rate limits set high enough that the storm reaches admission."""
-    env = {"PATH": "/usr/bin:/bin"}
-    for spec in pods.values():
-        env.update(spec.env)
-    env |= {
-        "IMAGESCALER_GATEWAY_JWT_SIGNING_KEY_FILE": str(secret / "signing-key.pem"),
-        "IMAGESCALER_GATEWAY_USERS_FILE": str(secret / "users.json"),
-        "IMAGESCALER_API_JWT_PUBLIC_KEYS_FILE": str(secret / "public-keys.pem"),
-        "IMAGESCALER_GATEWAY_RATE_LIMIT": "100000/minute",
-        "IMAGESCALER_GATEWAY_RATE_LIMIT_STORAGE": "memory://",
-    }
-    return env
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from pydantic import ByteSize, TypeAdapter
 
+from imagescaler.runtime.defaults import MAX_IMAGE_BYTES
 from imagescaler.runtime.memory_budget import PROCESS_BASELINE_BYTES
 from tests.support.paths import ROOT
 
@@ -152,7 +153,22 @@ def test_the_bytes_admitted_in_flight_fit_the_memory_limit(
     admitted = BYTES.validate_python(config[setting])
     limit = BYTES.validate_python(container["resources"]["limits"]["memory"] + "B")
     assert IDLE_BYTES + BYTES_HELD_PER_BYTE_ADMITTED * admitted <= limit
-    assert admitted >= 26214400 + 65536  # one upload of the largest image still fits
+    assert admitted >= MAX_IMAGE_BYTES + 65536  # one upload of the largest image still fits
+
+
+def test_unfinished_messages_on_every_call_slot_fit_the_apis_memory_limit(
+    rendered: tuple[str, Any],
+) -> None:
+    """A call holds its message from the first byte, before admission knows its size: the
+    call slots times the largest message must fit beside the process
+    (tests/hardening/test_unfinished_messages.py measures it)."""
+    _, docs = rendered
+    (container,) = [c for name, _, c in containers(docs) if name == "api"]
+    config = objects(docs, "ConfigMap")["api-config"]["data"]
+    calls = int(config["IMAGESCALER_API_MAX_CALLS_IN_FLIGHT"])
+    largest = int(config.get("IMAGESCALER_API_MAX_IMAGE_BYTES", MAX_IMAGE_BYTES)) + 65536
+    limit = BYTES.validate_python(container["resources"]["limits"]["memory"] + "B")
+    assert IDLE_BYTES + calls * largest <= limit
 
 
 def test_spread_across_nodes_and_scraped_by_prometheus(rendered: tuple[str, Any]) -> None:
@@ -316,6 +332,10 @@ def test_the_batch_job_validates_and_is_a_labelled_bulk_client(tmp_path: Path) -
     docs = render(MANIFESTS / "jobs/batch")
     validate(docs, tmp_path, "jobs/batch")
     (job,) = objects(docs, "Job").values()
+    assert job["spec"]["suspend"] is True  # started once the images are loaded
+    loader = objects(docs, "Pod")["batch-loader"]
+    claims = {v["persistentVolumeClaim"]["claimName"] for v in loader["spec"]["volumes"]}
+    assert claims == {"batch-data"}
     pod = job["spec"]["template"]
     assert pod["metadata"]["labels"]["imagescaler.io/bulk-client"] == "true"
     (container,) = pod["spec"]["containers"]

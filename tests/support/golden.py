@@ -12,7 +12,8 @@ import numpy as np
 from PIL import Image
 
 from imagescaler.imaging.preprocess import Result, preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, TensorOutput, default_profile
+from imagescaler.imaging.profiles import Profile, TensorOutput
+from imagescaler.imaging.profiles_file import profile_catalogue
 from tests.support.images import shared_image
 from tests.support.paths import ROOT
 
@@ -21,7 +22,7 @@ CORPUS = ["hotdog_1400x1316.jpg", "phone_4032x3024_exif6.jpg", "rgba_400x300.png
 
 
 def profiles() -> dict[str, Profile]:
-    return {"default": default_profile(), **BUILTIN_PROFILES}
+    return profile_catalogue()
 
 
 def as_levels(result: Result, profile: Profile) -> np.ndarray:

@@ -28,8 +28,8 @@ from imagescaler.cli.batch.sources import Item, UsageError, read_source
 from imagescaler.cli.batch.stopping import Interrupted, StopRequests
 from imagescaler.cli.remote_api import TokenFileError, read_token
 from imagescaler.imaging.preprocess import DEFAULT_LIMITS
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile
-from imagescaler.imaging.profiles_file import ProfilesFileError, load_profiles
+from imagescaler.imaging.profiles import Profile
+from imagescaler.imaging.profiles_file import ProfilesFileError, profile_catalogue
 from imagescaler.runtime.memory_tuning import BATCH, tune_malloc
 from imagescaler.runtime.settings import available_cpus
 from imagescaler.shards.layout import LEVELS
@@ -99,12 +99,12 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
         return Plan(source.items, source.left_out, out, remote, reference, limits, None)
     if args.tls:
         raise UsageError("--tls is for --server: --local reaches no server")
-    profiles = {"default": default_profile(), **BUILTIN_PROFILES}
-    if args.profiles_file:
-        try:
-            profiles |= load_profiles(Path(args.profiles_file))
-        except ProfilesFileError as error:
-            raise UsageError(str(error)) from None
+    try:
+        profiles = profile_catalogue(
+            profiles_file=Path(args.profiles_file) if args.profiles_file else None
+        )
+    except ProfilesFileError as error:
+        raise UsageError(str(error)) from None
     check_profile(args.profile, {name: p.reference for name, p in profiles.items()})
     profile = profiles[args.profile]
     work = Work(profile, storage(args.store, profile))

@@ -9,6 +9,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import grpc
 import numpy as np
@@ -36,6 +37,8 @@ TRANSIENT = frozenset(
     {"overloaded", "shutting_down", "image_service_unavailable", "image_service_timeout"}
 )
 MAX_ATTEMPTS = 8
+# Stream endings in a row, with no reply between them, before the run gives up on the server.
+REOPENINGS = 5
 
 
 class ServerEngine:
@@ -104,23 +107,54 @@ class ServerEngine:
         outcomes: queue.Queue[Outcome | BaseException | None],
         stop: threading.Event,
     ) -> None:
-        """One stream. A transient refusal (the service at capacity, a replica going away)
-        is sent again after a backoff; the stream stays open until every item is answered."""
+        """One stream, opened again when the server ends it UNAVAILABLE (its connection's
+        age, a replica going away): the items it had not answered go first on the new one.
+        It fails after REOPENINGS endings in a row with no reply between them."""
+        items = _StreamItems()
+        endings = 0
+        try:
+            while True:
+                replies = items.replies
+                try:
+                    self._one_stream(jobs, lock, outcomes, stop, items)
+                    return
+                except grpc.RpcError as error:
+                    endings = 1 if items.replies > replies else endings + 1
+                    if error.code() != grpc.StatusCode.UNAVAILABLE or endings > REOPENINGS:
+                        raise
+                    items.send_again_unanswered()
+                    time.sleep(min(2.0, 0.1 * 2**endings))  # backoff before reconnecting
+        except BaseException as error:  # handed to the caller's thread
+            outcomes.put(error)
+        finally:
+            outcomes.put(None)
+
+    def _one_stream(
+        self,
+        jobs: Iterator[Job],
+        lock: threading.Lock,
+        outcomes: queue.Queue[Outcome | BaseException | None],
+        stop: threading.Event,
+        items: _StreamItems,
+    ) -> None:
+        """One PreprocessStream, until every item is answered. A transient refusal (the
+        service at capacity, a replica going away) is sent again after a backoff."""
         slots = threading.Semaphore(self._window)
-        state = threading.Condition()
-        outstanding: dict[str, tuple[Job, int]] = {}
-        retries: list[tuple[Job, int]] = []
+        state = items.state
+        # Set when this stream is over: gRPC's thread may still be inside requests(), and must
+        # take nothing more (what it took would be sent into a call that has ended).
+        ended = threading.Event()
 
         def next_job() -> tuple[Job, int] | None:
             with state:
-                while not stop.is_set():
-                    if retries:
-                        return retries.pop(0)
+                while not stop.is_set() and not ended.is_set():
+                    if items.retries:
+                        return items.retries.pop(0)
                     with lock:
                         job = next(jobs, None)
                     if job is not None:
                         return job, 1
-                    if not outstanding:
+                    if not items.outstanding:
                         return None
                     state.wait(0.05)
             return None
@@ -133,33 +167,66 @@ class ServerEngine:
                     return
                 job, attempt = pair
                 with state:
-                    outstanding[str(job.index)] = (job, attempt)
+                    if ended.is_set():
+                        items.retries.insert(0, pair)
+                        return
+                    items.outstanding[str(job.index)] = (job, attempt)
                 url, content = job.url, job.content
                 image = pre_pb.ImageInput(url=url) if url else pre_pb.ImageInput(content=content)
                 yield pre_pb.StreamRequest(id=str(job.index), image=image, profile=self._profile)
 
-        try:
-            options = client_options(CLIENT_MESSAGE_LIMIT)
-            with open_channel(self._target, self._tls, options) as channel:
-                stub = pre_grpc.PreprocessorStub(channel)
-                for reply in stub.PreprocessStream(requests(), metadata=self._metadata):
-                    slots.release()
-                    job, attempt = outstanding[reply.id]
-                    again = reply.code != 0 and reply.reason in TRANSIENT and attempt < MAX_ATTEMPTS
+        options = client_options(CLIENT_MESSAGE_LIMIT)
+        with (
+            open_channel(self._target, self._tls, options) as channel,
+            _ending(ended, state, slots),
+        ):
+            stub = pre_grpc.PreprocessorStub(channel)
+            for reply in stub.PreprocessStream(requests(), metadata=self._metadata):
+                slots.release()
+                job, attempt = items.outstanding[reply.id]
+                again = reply.code != 0 and reply.reason in TRANSIENT and attempt < MAX_ATTEMPTS
+                if again:
+                    time.sleep(min(1.0, 0.05 * 2**attempt))  # backoff, outside the lock
+                with state:  # requeued before it is forgotten: the stream cannot end between
                     if again:
-                        time.sleep(min(1.0, 0.05 * 2**attempt))  # backoff, outside the lock
-                    with state:  # requeued before it is forgotten: the stream cannot end between
-                        if again:
-                            retries.append((job, attempt + 1))
-                        else:
-                            outcome = outcome_of(job.index, reply, self._work)
-                            outcomes.put(self._same_profile(outcome))
-                        del outstanding[reply.id]
-                        state.notify_all()
-        except BaseException as error:  # handed to the caller's thread
-            outcomes.put(error)
-        finally:
-            outcomes.put(None)
+                        items.retries.append((job, attempt + 1))
+                    else:
+                        outcome = outcome_of(job.index, reply, self._work)
+                        outcomes.put(self._same_profile(outcome))
+                    del items.outstanding[reply.id]
+                    items.replies += 1
+                    state.notify_all()
+
+
+@contextmanager
+def _ending(
+    ended: threading.Event, state: threading.Condition, slots: threading.Semaphore
+) -> Iterator[None]:
+    """On the way out of a stream, however it ends: mark it ended, and wake its requests()
+    wherever it waits, so that gRPC's thread leaves it."""
+    try:
+        yield
+    finally:
+        with state:
+            ended.set()
+            state.notify_all()
+        slots.release(n=1_000_000)
+
+
+class _StreamItems:
+    """One stream's items in flight, kept across the times it is opened again."""
+
+    def __init__(self) -> None:
+        self.state = threading.Condition()
+        self.outstanding: dict[str, tuple[Job, int]] = {}  # sent, not answered
+        self.retries: list[tuple[Job, int]] = []  # to send (again) before new jobs
+        self.replies = 0
+
+    def send_again_unanswered(self) -> None:
+        """After the stream ended: what it had not answered is sent first on the next one."""
+        with self.state:
+            self.retries[:0] = list(self.outstanding.values())
+            self.outstanding.clear()
 
 
 def stream_failure(error: BaseException) -> BaseException:

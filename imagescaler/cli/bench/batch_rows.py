@@ -20,7 +20,7 @@ from PIL import Image
 from imagescaler.cli.bench.inputs import CACHE
 from imagescaler.cli.bench.memory import MemorySampler
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, default_profile
+from imagescaler.imaging.profiles_file import profile_catalogue
 from imagescaler.runtime.settings import available_cpus
 
 PROFILES = ("yolo-640", "default")
@@ -49,7 +49,7 @@ def make_set(shared: Path, count: int) -> Path:
 
 def pool_rate(folder: Path, name: str) -> float:
     """Images per second of threads (one per core) running preprocess() in this process."""
-    profile = {"default": default_profile(), **BUILTIN_PROFILES}[name]
+    profile = profile_catalogue()[name]
     paths = sorted(folder.glob("*.jpg"))
     started = time.perf_counter()
     with ThreadPoolExecutor(available_cpus()) as pool:
