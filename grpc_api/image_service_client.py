@@ -13,8 +13,8 @@ from typing import Any
 
 from grpc_stubs import image_service_v1_pb2 as image_pb
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
+from imagescaler.grpc_runtime.client import UpstreamClient
 from imagescaler.messages import with_field
-from imagescaler.runtime.grpc_client import UpstreamClient
 
 _SERVICE = image_pb.DESCRIPTOR.services_by_name["ImageService"].full_name
 

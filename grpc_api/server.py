@@ -18,10 +18,10 @@ from grpc_api.settings import ApiSettings
 from grpc_api.url_policy import AddressPolicy
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
+from imagescaler.grpc_runtime.server import RunningServer, run_service, start_service
+from imagescaler.grpc_runtime.wire_methods import add_servicer
 from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.runtime.bearer_tokens import TokenVerifier, load_public_keys
-from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
-from imagescaler.runtime.grpc_wire_methods import add_servicer
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_tuning import FORWARDING
 

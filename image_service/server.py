@@ -11,9 +11,9 @@ from grpc_stubs import image_service_v1_pb2_grpc as image_grpc
 from image_service.servicer import JOB_IMAGE, SERVICE_NAME, ImageServiceServicer
 from image_service.settings import ImageServiceSettings
 from image_service.worker_pool import WorkerPool
+from imagescaler.grpc_runtime.server import RunningServer, run_service, start_service
+from imagescaler.grpc_runtime.wire_methods import add_servicer
 from imagescaler.imaging.formats import Limits, configure_pillow
-from imagescaler.runtime.grpc_server import RunningServer, run_service, start_service
-from imagescaler.runtime.grpc_wire_methods import add_servicer
 from imagescaler.runtime.image_metrics import ImageMetrics
 from imagescaler.runtime.memory_budget import MemoryBudget
 from imagescaler.runtime.memory_tuning import PIXEL_WORK

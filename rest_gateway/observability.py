@@ -8,7 +8,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from imagescaler.runtime.grpc_metrics import LATENCY_BUCKETS
+from imagescaler.runtime.buckets import LATENCY_BUCKETS
 from imagescaler.runtime.request_context import current_request_id
 from imagescaler.runtime.request_log import log_request
 

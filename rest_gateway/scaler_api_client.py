@@ -20,10 +20,10 @@ from PIL import Image
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
+from imagescaler.grpc_runtime.client import UpstreamClient
 from imagescaler.imaging.encoding import OUTPUT_FORMATS
 from imagescaler.messages import with_field
 from imagescaler.runtime.errors import UpstreamError
-from imagescaler.runtime.grpc_client import UpstreamClient
 from rest_gateway.errors import from_upstream
 from rest_gateway.image_body import ImageBody
 

@@ -19,7 +19,7 @@ from PIL import Image
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.cli.bench.runner import local_system
-from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
+from imagescaler.grpc_runtime.options import CLIENT_MESSAGE_LIMIT, message_size_options
 
 CALLS = 300
 PHOTO = Path(__file__).resolve().parents[1].parent / "shared" / "images" / "bird_1920x1080.jpg"

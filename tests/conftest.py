@@ -13,7 +13,7 @@ from grpc_api.server import create_server as create_api
 from grpc_api.settings import ApiSettings
 from image_service.server import create_server as create_image_service
 from image_service.settings import ImageServiceSettings
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.decode_spy import spy_on_decodes
 from tests.support.loop import LoopThread
 from tests.support.servers import LocalHttpServer, ScaleClient, server_starter

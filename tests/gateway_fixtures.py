@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from rest_gateway.settings import GatewaySettings
 from rest_gateway.users import hash_password
 from tests.support.gateway import PASSWORD, GatewayThread, pem_private

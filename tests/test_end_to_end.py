@@ -9,7 +9,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.images import encode, open_bytes, shared_image
 from tests.support.scaling import default_job
 from tests.support.servers import LocalHttpServer, Route, ScaleClient

@@ -10,7 +10,7 @@ import pytest
 from google.protobuf import descriptor_pb2
 from grpc_tools import protoc
 
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.images import open_bytes
 from tests.support.paths import ROOT, SHARED_IMAGES
 

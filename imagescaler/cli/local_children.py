@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from imagescaler.cli.process_death import PARENT_PID_VARIABLE
-from imagescaler.runtime.grpc_client import serving_at
+from imagescaler.grpc_runtime.client import serving_at
 
 # "<service> listening on <address> (port N)" and "<service> metrics on <address> (port N)"
 PORT_LINE = re.compile(r"\b(listening|metrics) on \S+ \(port (\d+)\)")

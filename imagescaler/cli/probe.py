@@ -7,7 +7,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from imagescaler.runtime.grpc_client import serving_at
+from imagescaler.grpc_runtime.client import serving_at
 from imagescaler.runtime.settings import API_PORT, GATEWAY_PORT, IMAGE_SERVICE_PORT, loopback
 
 # In a container one service runs; with no target the probe asks each one's default address.

@@ -17,11 +17,11 @@ from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.cli.remote_api import TokenFileError, open_channel, read_token
+from imagescaler.grpc_runtime.auth import bearer_metadata
+from imagescaler.grpc_runtime.options import CLIENT_MESSAGE_LIMIT, message_size_options
 from imagescaler.imaging.encoding import BY_MEDIA_TYPE
 from imagescaler.imaging.tensors import npy_header
 from imagescaler.messages import geometry_dict
-from imagescaler.runtime.grpc_auth import bearer_metadata
-from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
 
 Metadata = tuple[tuple[str, str], ...]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from imagescaler.runtime.grpc_metrics import LATENCY_BUCKETS
+from imagescaler.runtime.buckets import LATENCY_BUCKETS
 
 BYTE_BUCKETS = (16e3, 64e3, 256e3, 512e3, 1e6, 2e6, 4e6, 8e6, 16e6, 32e6)
 MEGAPIXEL_BUCKETS = (0.1, 0.5, 1, 2, 4, 8, 12, 16, 24, 32, 50)

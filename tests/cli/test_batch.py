@@ -18,7 +18,7 @@ import pytest
 import webdataset
 from PIL import Image
 
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.images import encode, open_bytes, shared_image
 from tests.support.local_system import IMAGESCALER
 from tests.support.metrics import scrape, value

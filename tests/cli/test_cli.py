@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from imagescaler.cli.settings_table import replace_in, settings_table
+from imagescaler.grpc_runtime.server import RunningServer
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.profiles import BUILTIN_PROFILES
-from imagescaler.runtime.grpc_server import RunningServer
 from rest_gateway.identity import token_issuer
 from rest_gateway.settings import GatewaySettings
 from tests.support.images import open_bytes

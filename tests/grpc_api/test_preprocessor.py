@@ -13,9 +13,9 @@ from grpc_api.profile_catalog import ProfileCatalog
 from grpc_api.settings import ApiSettings
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
+from imagescaler.grpc_runtime.server import RunningServer
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.messages import geometry_of
-from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.images import encode, open_bytes, shared_image
 from tests.support.servers import CLIENT_OPTIONS, ScaleClient
 

@@ -17,13 +17,13 @@ from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
+from imagescaler.grpc_runtime.client import health_status_at
+from imagescaler.grpc_runtime.server import RunningServer
 from imagescaler.runtime.bearer_tokens import (
     TokenIssuer,
     new_dev_signing_pem,
     signing_key_from_pem,
 )
-from imagescaler.runtime.grpc_client import health_status_at
-from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.images import shared_image
 from tests.support.metrics import scrape, value
 from tests.support.servers import CLIENT_OPTIONS

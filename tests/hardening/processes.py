@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from imagescaler.runtime.grpc_client import health_status_at
+from imagescaler.grpc_runtime.client import health_status_at
 from tests.support.processes import LISTENING, ServiceProcess, start
 from tests.support.waiting import wait_until
 

@@ -18,8 +18,8 @@ import pytest
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
-from imagescaler.runtime.grpc_client import health_status_at
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.client import health_status_at
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.images import shared_image
 from tests.support.metrics import scrape, value
 from tests.support.paths import ROOT

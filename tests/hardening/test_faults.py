@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.hardening.processes import image_service_processes
 from tests.support.gateway import GatewayThread
 from tests.support.images import shared_image

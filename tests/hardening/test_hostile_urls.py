@@ -16,8 +16,8 @@ import pytest
 
 from grpc_api.download import CheckedBackend, Downloader
 from grpc_api.url_policy import AddressPolicy
+from imagescaler.grpc_runtime.server import RunningServer
 from imagescaler.runtime.errors import DownloadFailed, SourceRefused
-from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.listeners import CountingListener
 from tests.support.servers import LocalHttpServer, Route, ScaleClient
 

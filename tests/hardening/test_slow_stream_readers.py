@@ -20,7 +20,7 @@ from PIL import Image
 
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
-from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, client_options
+from imagescaler.grpc_runtime.options import CLIENT_MESSAGE_LIMIT, client_options
 from tests.hardening.processes import ImageServiceProcess
 from tests.support.images import encode
 from tests.support.processes import LISTENING, ServiceProcess, start

@@ -21,7 +21,7 @@ import h2.events
 import h2.exceptions
 import pytest
 
-from imagescaler.runtime.grpc_client import health_status_at
+from imagescaler.grpc_runtime.client import health_status_at
 from tests.hardening.processes import api_process
 from tests.installed.checks import api_token, write_gateway_secret
 from tests.support.overlays import command_of, overlay_pods, pod_environment

@@ -12,8 +12,8 @@ from PIL import Image
 
 from grpc_api.download import CheckedBackend, Downloader
 from grpc_api.url_policy import AddressPolicy, check_url
+from imagescaler.grpc_runtime.server import RunningServer
 from imagescaler.runtime.errors import InvalidRequest, SourceRefused
-from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.gateway import GatewayThread
 from tests.support.images import encode
 from tests.support.servers import LocalHttpServer, Route, ScaleClient

@@ -9,8 +9,8 @@ import pytest
 
 from grpc_stubs import image_service_v1_pb2 as image_pb
 from grpc_stubs import image_service_v1_pb2_grpc as image_grpc
+from imagescaler.grpc_runtime.server import RunningServer
 from imagescaler.imaging.profiles import Pad, Profile, Stretch, TensorOutput
-from imagescaler.runtime.grpc_server import RunningServer
 from tests.support.images import shared_image
 from tests.support.servers import CLIENT_OPTIONS
 

@@ -9,7 +9,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from grpc_stubs import image_service_v1_pb2_grpc as pb_grpc
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.images import shared_image
 from tests.support.scaling import default_job
 from tests.support.servers import CLIENT_OPTIONS

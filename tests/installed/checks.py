@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
+from imagescaler.grpc_runtime.auth import bearer_metadata
+from imagescaler.grpc_runtime.options import CLIENT_MESSAGE_LIMIT, message_size_options
 from imagescaler.runtime.bearer_tokens import TokenIssuer, signing_key_from_pem
-from imagescaler.runtime.grpc_auth import bearer_metadata
-from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
 from rest_gateway.users import hash_password
 from tests.support.images import open_bytes, shared_image
 from tests.support.processes import Ports

@@ -13,7 +13,7 @@ import pytest
 from dnslib import QTYPE, RR, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.images import shared_image
 from tests.support.loop import LoopThread
 from tests.support.servers import ScaleClient
@@ -149,7 +149,7 @@ def test_a_replica_started_later_receives_traffic_within_the_max_connection_age(
     late = start_image_service(listen=f"{hosts[2]}:{port}", max_connection_age=max_age)
     records.addresses = hosts
     started = time.monotonic()
-    # Re-resolution follows the GOAWAY at max age, at most every 5 s (grpc_options.py).
+    # Re-resolution follows the GOAWAY at max age, at most every 5 s (grpc_runtime/options.py).
     while handled(late) == 0 and time.monotonic() - started < 20:
         client.scale(PHOTO)
     waited = time.monotonic() - started

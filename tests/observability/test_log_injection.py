@@ -13,7 +13,7 @@ import pytest
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from image_service.worker_pool import WorkerPool
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from imagescaler.runtime.logging_setup import RequestIdFilter, TextFormatter
 from imagescaler.runtime.request_context import begin_request
 from imagescaler.runtime.request_log import MAX_FIELD_CHARS, log_request

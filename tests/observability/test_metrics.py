@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.gateway import GatewayThread
 from tests.support.images import shared_image
 from tests.support.metrics import Samples, scrape, value

@@ -21,7 +21,7 @@ from imagescaler.cli.local_prometheus import (
     start_prometheus,
     write_config,
 )
-from imagescaler.runtime.grpc_metrics import GrpcMetrics
+from imagescaler.grpc_runtime.metrics import GrpcMetrics
 from imagescaler.runtime.image_metrics import ImageMetrics
 from rest_gateway.identity import token_issuer
 from rest_gateway.observability import HttpMetrics

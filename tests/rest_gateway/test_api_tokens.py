@@ -10,7 +10,7 @@ import grpc
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.gateway import PASSWORD, GatewayThread
 from tests.support.images import shared_image
 from tests.support.servers import ScaleClient

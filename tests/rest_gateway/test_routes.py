@@ -8,7 +8,7 @@ import grpc
 import httpx
 import pytest
 
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.server import RunningServer
 from rest_gateway.errors import from_grpc
 from tests.support.gateway import GatewayThread
 from tests.support.images import open_bytes, shared_image

@@ -10,10 +10,10 @@ import grpc
 import pytest
 from prometheus_client import CollectorRegistry
 
+from imagescaler.grpc_runtime.interceptor_base import Drain
+from imagescaler.grpc_runtime.interceptors import server_interceptors
+from imagescaler.grpc_runtime.metrics import GrpcMetrics
 from imagescaler.runtime.errors import UnknownProfile
-from imagescaler.runtime.grpc_interceptor_base import Drain
-from imagescaler.runtime.grpc_interceptors import server_interceptors
-from imagescaler.runtime.grpc_metrics import GrpcMetrics
 from tests.support.loop import LoopThread
 
 IDENTITY = {"request_deserializer": bytes, "response_serializer": bytes}

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import webdataset
 
+from imagescaler.grpc_runtime.server import RunningServer
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.profiles import BUILTIN_PROFILES
-from imagescaler.runtime.grpc_server import RunningServer
 from imagescaler.shards import ProfileMismatch, ShardDataset, collate, decode_sample
 from tests.support.images import shared_image
 from tests.support.local_system import IMAGESCALER

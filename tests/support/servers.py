@@ -15,8 +15,8 @@ import pytest
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
-from imagescaler.runtime.grpc_server import RunningServer
+from imagescaler.grpc_runtime.options import CLIENT_MESSAGE_LIMIT, message_size_options
+from imagescaler.grpc_runtime.server import RunningServer
 from tests.support.loop import LoopThread
 
 CLIENT_OPTIONS = message_size_options(CLIENT_MESSAGE_LIMIT)

@@ -24,12 +24,12 @@ from imagescaler.cli.batch.engines import (
     tensor_outcome,
 )
 from imagescaler.cli.remote_api import open_channel
+from imagescaler.grpc_runtime.auth import bearer_metadata
+from imagescaler.grpc_runtime.options import CLIENT_MESSAGE_LIMIT, client_options
 from imagescaler.imaging.encoding import BY_MEDIA_TYPE
 from imagescaler.imaging.profiles import Profile, TensorOutput
 from imagescaler.imaging.tensors import recover_levels
 from imagescaler.messages import geometry_dict
-from imagescaler.runtime.grpc_auth import bearer_metadata
-from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, client_options
 from imagescaler.shards.layout import LEVELS, TENSOR, tensor_spec
 
 # Refusals that say "not now": the item is sent again, up to MAX_ATTEMPTS times.

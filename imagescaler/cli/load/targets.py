@@ -11,8 +11,8 @@ import httpx
 
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import imagescaler_pb2_grpc as api_grpc
-from imagescaler.runtime.grpc_auth import bearer_metadata
-from imagescaler.runtime.grpc_options import CLIENT_MESSAGE_LIMIT, message_size_options
+from imagescaler.grpc_runtime.auth import bearer_metadata
+from imagescaler.grpc_runtime.options import CLIENT_MESSAGE_LIMIT, message_size_options
 
 Request = Callable[[], None]  # one request; raises on failure
 RequestFactory = Callable[[int], Request]  # worker number -> that worker's request (own client)

@@ -14,13 +14,13 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from prometheus_client import CollectorRegistry
 
+from imagescaler.grpc_runtime.admission import CallAdmission, StreamLimits
+from imagescaler.grpc_runtime.auth import BearerAuth
+from imagescaler.grpc_runtime.interceptor_base import Drain
+from imagescaler.grpc_runtime.interceptors import server_interceptors
+from imagescaler.grpc_runtime.metrics import GrpcMetrics
+from imagescaler.grpc_runtime.options import server_options
 from imagescaler.runtime.bearer_tokens import TokenVerifier
-from imagescaler.runtime.grpc_admission import CallAdmission, StreamLimits
-from imagescaler.runtime.grpc_auth import BearerAuth
-from imagescaler.runtime.grpc_interceptor_base import Drain
-from imagescaler.runtime.grpc_interceptors import server_interceptors
-from imagescaler.runtime.grpc_metrics import GrpcMetrics
-from imagescaler.runtime.grpc_options import server_options
 from imagescaler.runtime.logging_setup import configure_logging
 from imagescaler.runtime.memory_tuning import MallocProfile, tune_malloc
 from imagescaler.runtime.metrics_http import MetricsEndpoint

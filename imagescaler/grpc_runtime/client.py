@@ -9,12 +9,12 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import CollectorRegistry
 
+from imagescaler.grpc_runtime.auth import bearer_metadata
+from imagescaler.grpc_runtime.interceptor_base import REASON_KEY
+from imagescaler.grpc_runtime.interceptors import ClientInterceptor
+from imagescaler.grpc_runtime.metrics import GrpcMetrics
+from imagescaler.grpc_runtime.options import client_options
 from imagescaler.runtime.errors import UpstreamError
-from imagescaler.runtime.grpc_auth import bearer_metadata
-from imagescaler.runtime.grpc_interceptor_base import REASON_KEY
-from imagescaler.runtime.grpc_interceptors import ClientInterceptor
-from imagescaler.runtime.grpc_metrics import GrpcMetrics
-from imagescaler.runtime.grpc_options import client_options
 
 HEALTH_TIMEOUT = 2.0
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import grpc
 
+from imagescaler.grpc_runtime.interceptor_base import REASON_KEY, UNOBSERVED_SERVICES
+from imagescaler.grpc_runtime.metrics import GrpcMetrics, split_method
 from imagescaler.runtime.bearer_tokens import AuthError, TokenVerifier
-from imagescaler.runtime.grpc_interceptor_base import REASON_KEY, UNOBSERVED_SERVICES
-from imagescaler.runtime.grpc_metrics import GrpcMetrics, split_method
 
 AUTHORIZATION = "authorization"
 

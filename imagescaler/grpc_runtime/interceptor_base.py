@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 
-from imagescaler.runtime.grpc_metrics import split_method
+from imagescaler.grpc_runtime.metrics import split_method
 
 REASON_KEY = "imagescaler-reason"
 UNOBSERVED_SERVICES = frozenset(

@@ -28,8 +28,8 @@ from urllib.parse import unquote
 import grpc
 from google.protobuf.message import DecodeError
 
-from imagescaler.runtime.grpc_interceptor_base import REASON_KEY, CallInterceptor
-from imagescaler.runtime.grpc_metrics import GrpcMetrics
+from imagescaler.grpc_runtime.interceptor_base import REASON_KEY, CallInterceptor
+from imagescaler.grpc_runtime.metrics import GrpcMetrics
 from imagescaler.runtime.memory_tuning import TrimWhenIdle
 
 MiB = 1024 * 1024

@@ -14,8 +14,7 @@ from typing import Any
 
 import grpc
 
-from imagescaler.runtime.errors import ServiceError, ShuttingDown, reason_of, status_name_of
-from imagescaler.runtime.grpc_interceptor_base import (
+from imagescaler.grpc_runtime.interceptor_base import (
     REASON_KEY,
     Behaviour,
     CallInterceptor,
@@ -24,7 +23,8 @@ from imagescaler.runtime.grpc_interceptor_base import (
     code_name,
     on_finish,
 )
-from imagescaler.runtime.grpc_metrics import GrpcMetrics, split_method
+from imagescaler.grpc_runtime.metrics import GrpcMetrics, split_method
+from imagescaler.runtime.errors import ServiceError, ShuttingDown, reason_of, status_name_of
 from imagescaler.runtime.request_context import (
     REQUEST_ID_HEADER,
     annotate,
