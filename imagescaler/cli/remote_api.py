@@ -31,16 +31,19 @@ def add_remote_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--token-file",
         type=Path,
-        default=os.environ.get(TOKEN_FILE_VARIABLE) or None,
         help="file holding a bearer token, for an API that asks for one (`imagescaler token`, "
         f"or your identity provider's); default ${TOKEN_FILE_VARIABLE}",
     )
 
 
 def read_token(path: Path | None) -> str | None:
-    """The token in `path` (surrounding whitespace dropped); None without a path."""
+    """The token in `path`, or in the file $IMAGESCALER_TOKEN_FILE names (surrounding
+    whitespace dropped); None without either."""
     if path is None:
-        return None
+        named = os.environ.get(TOKEN_FILE_VARIABLE)
+        if not named:
+            return None
+        path = Path(named)
     try:
         token = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as error:

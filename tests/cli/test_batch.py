@@ -218,7 +218,8 @@ def test_a_manifest_gives_keys_and_labels(tmp_path: Path) -> None:
             ["{folder}", "--profile", "x", "--server", "127.0.0.1:9", "--profiles-file", "p.toml"],
             "--profiles-file is for --local",
         ),
-        (["{folder}", "--profile", "yolo-640", "--local", "--tls"], "--tls is for --server"),
+        (["{folder}", "--profile", "yolo-640", "--local", "--tls"], "are for --server"),
+        (["{folder}", "--profile", "yolo-640", "--local", "--token-file", "t"], "are for --server"),
         (
             ["{folder}", "--profile", "x", "--server", "127.0.0.1:9", "--token-file", "nope"],
             "cannot read the token file nope",
@@ -325,9 +326,12 @@ def test_a_server_that_asks_for_a_token_gets_the_one_in_token_file(
     # From outside, through a TLS front (as the grpc-ingress component's Ingress is).
     front = TlsFront(api.port, tmp_path)
     try:
-        roots = {"GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": str(front.certificate)}
-        tls = ["--profile", "yolo-640", "--server", f"127.0.0.1:{front.port}", "--tls", *token]
-        result = batch(str(tmp_path / "in"), "--out", str(tmp_path / "o3"), *tls, env=roots)
+        env = {  # the token's file named by the environment this time
+            "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH": str(front.certificate),
+            "IMAGESCALER_TOKEN_FILE": str(tmp_path / "token"),
+        }
+        tls = ["--profile", "yolo-640", "--server", f"127.0.0.1:{front.port}", "--tls"]
+        result = batch(str(tmp_path / "in"), "--out", str(tmp_path / "o3"), *tls, env=env)
     finally:
         front.close()
     assert result.returncode == 0, result.stdout + result.stderr

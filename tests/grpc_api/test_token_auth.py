@@ -83,9 +83,11 @@ def test_calls_without_an_acceptable_token_are_refused_before_any_work(
 ) -> None:
     code, said, message = refusal(api, token)
     assert (code, said) == (grpc.StatusCode.UNAUTHENTICATED, reason), message
+    scale(api, issuer().issue("after").access_token)  # a good call, which the metrics count
     samples = scrape(f"http://127.0.0.1:{api.metrics_port}/metrics")
-    # Refused outside admission and the servicer: never started, counted by its reason.
-    assert value(samples, "grpc_server_started_total", grpc_method="ScaleImage") == 0
+    # Refused outside admission and the servicer: only the good call started; the refusal
+    # is counted by its reason.
+    assert value(samples, "grpc_server_started_total", grpc_method="ScaleImage") == 1
     assert value(samples, "grpc_server_rejected_total", reason=reason) == 1
 
 

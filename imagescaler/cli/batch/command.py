@@ -97,8 +97,8 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
             args.server, work, reference, args.concurrency or 2, token=token, tls=args.tls
         )
         return Plan(source.items, source.left_out, out, remote, reference, limits, None)
-    if args.tls:
-        raise UsageError("--tls is for --server: --local reaches no server")
+    if args.tls or args.token_file:
+        raise UsageError("--tls and --token-file are for --server: --local reaches no server")
     try:
         profiles = profile_catalogue(
             profiles_file=Path(args.profiles_file) if args.profiles_file else None
