@@ -23,13 +23,13 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 import grpc
 from google.protobuf.message import DecodeError
 
 from imagescaler.grpc_runtime.interceptor_base import REASON_KEY, CallInterceptor
 from imagescaler.grpc_runtime.metrics import GrpcMetrics
+from imagescaler.grpc_runtime.peers import peer_address
 from imagescaler.runtime.memory_tuning import TrimWhenIdle
 
 MiB = 1024 * 1024
@@ -215,18 +215,6 @@ class CallAdmission(CallInterceptor):
             self._metrics.rejected.labels(service, method, OVERLOADED).inc()
         context.set_trailing_metadata(((REASON_KEY, OVERLOADED),))
         await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, detail)
-
-
-def peer_address(peer: str) -> str:
-    """The client's address from gRPC's peer string (`ipv4:127.0.0.1:5555`,
-    `ipv6:[::1]:5555`, which gRPC Python percent-encodes: `ipv6:%5B::1%5D:5555`), without its
-    port."""
-    kind, _, rest = unquote(peer).partition(":")
-    if kind == "ipv6":
-        return rest.rpartition("]")[0].lstrip("[") or rest
-    if kind == "ipv4":
-        return rest.rpartition(":")[0] or rest
-    return peer
 
 
 def _parser(

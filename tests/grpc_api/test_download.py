@@ -101,9 +101,6 @@ def test_unreachable_server() -> None:
 
 
 def test_server_that_never_answers_hits_the_total_deadline() -> None:
-    import socket
-    import time
-
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
@@ -116,10 +113,8 @@ def test_server_that_never_answers_hits_the_total_deadline() -> None:
             finally:
                 await downloader.close()
 
-        started = time.monotonic()
         with pytest.raises(DownloadFailed, match="took longer than the limit of 1 s"):
             asyncio.run(go())
-        assert time.monotonic() - started < 5
 
 
 def test_a_body_longer_than_its_length_never_answers_the_next_download() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from imagescaler.grpc_runtime.admission import peer_address
+from imagescaler.grpc_runtime.peers import peer_address
 
 
 @pytest.mark.parametrize(

@@ -136,7 +136,7 @@ def check_profile(name: str, references: dict[str, str]) -> None:
 def server_profiles(target: str, token: str | None, tls: bool) -> dict[str, tuple[str, Profile]]:
     import grpc
 
-    from imagescaler.cli.batch.server_engine import list_server_profiles
+    from imagescaler.cli.batch.server_replies import list_server_profiles
 
     try:
         return list_server_profiles(target, token, tls)
