@@ -4,7 +4,8 @@ of --profiles-file."""
 from __future__ import annotations
 
 from grpc_api.settings import ApiSettings
-from imagescaler.imaging.profiles import Profile, default_profile
+from imagescaler.imaging.builtin_profiles import default_profile
+from imagescaler.imaging.profiles import Profile
 from imagescaler.imaging.profiles_file import DEFAULT, profile_catalogue
 from imagescaler.runtime.errors import UnknownProfile
 

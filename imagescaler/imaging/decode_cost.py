@@ -97,7 +97,15 @@ def layout_images(layout: Layout, profile: Profile) -> list[tuple[int, int]]:
 
 def check_layout(layout: Layout, profile: Profile, limits: Limits) -> None:
     """ImageTooLarge when an image the profile would make has more pixels than any input may:
-    a 1x4000 strip to a 256-pixel shortest edge would be resized to 256x1024000 first."""
+    a 1x4000 strip to a 256-pixel shortest edge would be resized to 256x1024000 first; and
+    when the output would not fit the profile's largest output, which bounds its tensors."""
+    largest = profile.largest_output
+    if layout.canvas[0] > largest[0] or layout.canvas[1] > largest[1]:
+        width, height = layout.canvas
+        raise ImageTooLarge(
+            f"profile {profile.name} would make this image {width}x{height}, more than its "
+            f"largest output of {largest[0]}x{largest[1]} (its aspect ratio is too extreme)"
+        )
     for width, height in layout_images(layout, profile):
         if width * height > limits.max_pixels:
             raise ImageTooLarge(

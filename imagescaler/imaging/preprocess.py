@@ -35,7 +35,7 @@ from imagescaler.imaging.profiles import ImageOutput, Profile, TensorOutput
 from imagescaler.imaging.rendering import render
 from imagescaler.imaging.resize_plan import ResizePlan
 from imagescaler.imaging.stages import StageClock
-from imagescaler.imaging.tensors import to_tensor
+from imagescaler.imaging.tensors import fill_padding, to_tensor
 from imagescaler.runtime.cancellation import raise_if_cancelled
 from imagescaler.runtime.defaults import MAX_IMAGE_BYTES, MAX_PIXELS
 from imagescaler.runtime.memory_budget import MemoryBudget
@@ -135,6 +135,9 @@ def _preprocess(
     if isinstance(output, TensorOutput):
         with clock.stage("tensor"):
             array = to_tensor(pixels, output)
+            pad = getattr(profile.size, "pad", None)
+            if pad is not None and pad.normalised is not None:
+                fill_padding(array, layout.padding, pad.normalised, output.layout)
         return Result(reference, geometry, source, array=array, stage_seconds=clock.seconds)
     assert isinstance(output, ImageOutput)
     image_format = output.format.upper()

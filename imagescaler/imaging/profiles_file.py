@@ -8,7 +8,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, default_profile
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES, default_profile
+from imagescaler.imaging.profiles import Profile
 
 DEFAULT = "default"
 

@@ -6,7 +6,7 @@ from PIL import Image
 
 from imagescaler.imaging.formats import ImageHeader
 from imagescaler.imaging.layout import Layout
-from imagescaler.imaging.profiles import Pad, Profile
+from imagescaler.imaging.profiles import LongestEdge, Pad, Profile
 
 RESAMPLING = {
     "nearest": Image.Resampling.NEAREST,
@@ -45,8 +45,18 @@ def render(
         resized = image.resize(layout.resized, resample, box=box, reducing_gap=gap)
     if layout.canvas == layout.resized:
         return resized
-    fill = profile.size.fill if isinstance(profile.size, Pad) else (0, 0, 0)
-    return letterbox(resized, layout.canvas, fill, layout.offset)
+    return letterbox(resized, layout.canvas, canvas_fill(profile), layout.offset)
+
+
+def canvas_fill(profile: Profile) -> tuple[int, int, int]:
+    """The levels the profile pads with (a pad in normalised values is written later, into
+    the tensor)."""
+    rule = profile.size
+    if isinstance(rule, Pad):
+        return rule.fill
+    if isinstance(rule, LongestEdge) and rule.pad is not None:
+        return rule.pad.fill
+    return (0, 0, 0)
 
 
 def letterbox(

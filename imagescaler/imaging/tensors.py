@@ -47,6 +47,25 @@ def normalise(levels: np.ndarray, output: TensorOutput) -> np.ndarray:
     return values.astype(np.float16) if output.dtype == "float16" else values
 
 
+def fill_padding(
+    tensor: np.ndarray, padding: tuple[int, int, int, int], value: float, layout: str
+) -> None:
+    """Write `value` over the padding [left, top, right, bottom] of a tensor, in place: for
+    processors that pad after normalising (SAM pads with 0, which no level normalises to)."""
+    left, top, right, bottom = padding
+    rows, columns = (1, 2) if layout == "CHW" else (0, 1)
+    height, width = tensor.shape[rows], tensor.shape[columns]
+    for row_slice, column_slice in (
+        (slice(0, top), slice(None)),
+        (slice(height - bottom, height), slice(None)),
+        (slice(None), slice(0, left)),
+        (slice(None), slice(width - right, width)),
+    ):
+        index: list[slice] = [slice(None)] * 3
+        index[rows], index[columns] = row_slice, column_slice
+        tensor[tuple(index)] = value
+
+
 def recover_levels(tensor: np.ndarray, output: TensorOutput) -> np.ndarray | None:
     """The uint8 levels that `normalise` turns into exactly `tensor`, or None when no levels
     do (a tensor that was not made from levels by this profile)."""

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from rest_gateway.deps import (
     ApiDep,
     CallerDep,

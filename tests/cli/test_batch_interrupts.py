@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
 from imagescaler.shards import ShardDataset
 from tests.support.images import encode, open_bytes, shared_image
 from tests.support.local_system import IMAGESCALER

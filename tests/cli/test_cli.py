@@ -17,8 +17,8 @@ import pytest
 
 from imagescaler.cli.settings_table import replace_in, settings_table
 from imagescaler.grpc_runtime.server import RunningServer
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
 from rest_gateway.identity import token_issuer
 from rest_gateway.settings import GatewaySettings
 from tests.support.images import open_bytes

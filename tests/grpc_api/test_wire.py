@@ -10,8 +10,8 @@ import pytest
 from grpc_stubs import image_service_v1_pb2 as image_pb
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES, default_profile
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, default_profile
 from imagescaler.messages import preprocess_reply, preprocess_reply_wire, with_field
 from tests.support.images import shared_image
 

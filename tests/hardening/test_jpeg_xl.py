@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.formats import Limits, open_image, read_header
 from imagescaler.imaging.inspection import inspect_image
 from imagescaler.imaging.jxl_header import read_jxl_header
 from imagescaler.imaging.preprocess import DEFAULT_LIMITS, preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, UnsupportedImage
 from imagescaler.runtime.memory_budget import MemoryBudget
 from tests.support.paths import ROOT
@@ -116,7 +116,7 @@ def test_the_budget_refuses_a_7000_square_before_decoding_it(no_open: list[str])
 PEAK_PROBE = """
 import resource, sys
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 data = open(sys.argv[1], "rb").read()
 def status(key):
     return next(int(l.split()[1]) << 10 for l in open("/proc/self/status") if l.startswith(key))

@@ -23,10 +23,10 @@ import pytest
 from grpc_stubs import image_service_v1_pb2 as image_pb
 from grpc_stubs import image_service_v1_pb2_grpc as image_grpc
 from image_service.worker_pool import WorkerPool
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.formats import Limits
 from imagescaler.imaging.jxl_decoder import decode_jxl
 from imagescaler.imaging.preprocess import DEFAULT_LIMITS, preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
 from imagescaler.imaging.structure import StructureLimits
 from imagescaler.runtime.cancellation import Cancellation, run_cancellable
 from imagescaler.runtime.errors import Cancelled, CorruptImage, ImageTooComplex, Overloaded

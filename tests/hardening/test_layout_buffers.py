@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 
 from imagescaler.imaging import preprocess as preprocess_module
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.decode_cost import estimate_decode_bytes, layout_bytes
 from imagescaler.imaging.formats import open_image
 from imagescaler.imaging.layout import plan_layout
 from imagescaler.imaging.preprocess import DEFAULT_LIMITS, preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
 from imagescaler.runtime.errors import ImageTooLarge
 from imagescaler.runtime.memory_budget import MemoryBudget
 from tests.support.images import encode
@@ -57,7 +57,7 @@ PEAK_PROBE = """
 import sys
 from tests.hardening.test_layout_buffers import strip
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 data = strip(int(sys.argv[1]), int(sys.argv[2]))
 def status(key):
     return next(int(l.split()[1]) << 10 for l in open("/proc/self/status") if l.startswith(key))

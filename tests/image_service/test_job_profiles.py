@@ -43,7 +43,7 @@ def test_a_job_whose_output_cannot_fit_is_refused_before_work(
 
 
 def test_tensors_of_the_built_in_profiles_fit_the_default_limits() -> None:
-    from imagescaler.imaging.profiles import BUILTIN_PROFILES
+    from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 
     for profile in BUILTIN_PROFILES.values():
         assert profile.output_problem(50_000_000, 25 << 20) is None

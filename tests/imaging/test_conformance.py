@@ -11,14 +11,24 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, TensorOutput
+from imagescaler.imaging.profiles import TensorOutput
 from tests.support.images import shared_image
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "PyTorch was not found": the PIL backend does not need it
-    from transformers import CLIPImageProcessorPil
-    from transformers.image_utils import PILImageResampling
+    from transformers import (
+        CLIPImageProcessorPil,
+        ConditionalDetrImageProcessorPil,
+        DeformableDetrImageProcessorPil,
+        DeiTImageProcessorPil,
+        DetrImageProcessorPil,
+        DPTImageProcessorPil,
+        Qwen2VLImageProcessorPil,
+        SamImageProcessorPil,
+    )
+    from transformers.image_utils import PILImageResampling, SizeDict
 
 # RGB photos: the processors take the upright picture as it is (no ICC conversion, no alpha
 # on white), which is what ours does for these.
@@ -63,6 +73,50 @@ def test_exact_profiles_match_the_hugging_face_processors(name: str, photo: str)
     assert difference.max() <= 1.0 + 1e-3, f"{difference.max():.3f} levels apart"
     # In practice identical: the same PIL resize on the same decoded pixels.
     assert np.allclose(ours, theirs, atol=1e-4)
+
+
+# The size rules the Hub's other vision models need, each against its family's processor
+# with the parameters of the built-in profile (the processors' own defaults, but DPT's, whose
+# MiDaS-style models keep the aspect and round to 32).
+FAMILIES = {
+    "deit-224": ("deit-224", DeiTImageProcessorPil),
+    "detr": ("detr-800", DetrImageProcessorPil),
+    "conditional-detr": ("detr-800", ConditionalDetrImageProcessorPil),
+    "deformable-detr": ("detr-800", DeformableDetrImageProcessorPil),
+    "sam": ("sam-1024", SamImageProcessorPil),
+    "dpt": ("dpt-384", lambda: DPTImageProcessorPil(keep_aspect_ratio=True, ensure_multiple_of=32)),
+}
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("photo", CORPUS)
+def test_model_family_profiles_match_their_processors(family: str, photo: str) -> None:
+    name, reference = FAMILIES[family]
+    profile = BUILTIN_PROFILES[name]
+    data = shared_image(photo)
+    ours = preprocess(data, profile).array
+    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    theirs = reference()(images=upright, return_tensors="np")["pixel_values"][0]
+    assert ours is not None and ours.shape == theirs.shape
+    assert isinstance(profile.output, TensorOutput)
+    difference = np.abs(levels(ours, profile.output) - levels(theirs, profile.output))
+    assert difference.max() <= 1.0 + 1e-3, f"{difference.max():.3f} levels apart"
+
+
+@pytest.mark.parametrize("photo", CORPUS)
+def test_qwen2_vl_resizes_to_the_pixels_it_patches(photo: str) -> None:
+    """Qwen2-VL cuts its resized image into patches; the pixels before that are compared."""
+    profile = BUILTIN_PROFILES["qwen2-vl"]
+    data = shared_image(photo)
+    ours = preprocess(data, profile).array
+    upright = ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
+    processor = Qwen2VLImageProcessorPil()
+    budget = SizeDict(shortest_edge=56 * 56, longest_edge=28 * 28 * 1280)
+    chw = np.asarray(upright).transpose(2, 0, 1)
+    theirs = processor.resize(chw, budget, processor.resample, factor=28).astype(np.float64)
+    assert ours is not None and ours.shape == theirs.shape
+    assert isinstance(profile.output, TensorOutput)
+    assert np.abs(levels(ours, profile.output) - theirs).max() <= 1.0 + 1e-3
 
 
 def test_a_gray_photo_through_an_rgb_profile_has_three_equal_channels() -> None:

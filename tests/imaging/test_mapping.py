@@ -13,11 +13,17 @@ from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.profiles import (
     Cover,
+    Edges,
     Fit,
+    LongestEdge,
+    MultipleOf,
     Pad,
+    Padding,
+    PixelBudget,
     Profile,
     ShortestEdge,
     Stretch,
+    StretchCrop,
     TensorOutput,
 )
 
@@ -42,6 +48,16 @@ RULES = {
     "pad": Pad(width=320, height=320, fill=255),
     "pad-stride": Pad(width=320, height=320, fill=255, stride=32),
     "shortest_edge": ShortestEdge(edge=256, crop=(224, 224)),
+    "stretch_crop": StretchCrop(width=300, height=280, crop=(256, 240)),
+    "edges": Edges(shortest=300, longest=360),
+    "edges-multiple": Edges(shortest=300, longest=1000, multiple=16),
+    "longest_edge-pad": LongestEdge(edge=320, pad=Padding(width=320, height=320, fill=255)),
+    "longest_edge-centre": LongestEdge(
+        edge=300, pad=Padding(width=320, height=320, align="centre", fill=255)
+    ),
+    "multiple_of-aspect": MultipleOf(width=384, height=384, multiple=32, keep_aspect=True),
+    "multiple_of": MultipleOf(width=300, height=200, multiple=32),
+    "pixel_budget": PixelBudget(factor=28, min_pixels=3136, max_pixels=200_000),
 }
 
 

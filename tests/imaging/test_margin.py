@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from imagescaler.imaging.builtin_profiles import default_profile
 from imagescaler.imaging.layout import plan_layout
-from imagescaler.imaging.profiles import default_profile
 
 
 def kept(size: tuple[int, int], target: tuple[int, int], margin: float) -> bool:

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image, ImageCms, ImageOps
 from pydantic import ValidationError
 
+from imagescaler.imaging.builtin_profiles import default_profile
 from imagescaler.imaging.formats import Limits
-from imagescaler.imaging.profiles import default_profile
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, InvalidRequest, UnsupportedImage
 from tests.support.images import assert_image_similar, encode, open_bytes, psnr, shared_image
 from tests.support.paths import SHARED_IMAGES

@@ -6,9 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from imagescaler.imaging import profiles
-from imagescaler.imaging.profiles import BUILTIN_PROFILES, Profile, Stretch
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
+from imagescaler.imaging.profiles import Profile, Stretch
 from imagescaler.imaging.profiles_file import ProfilesFileError, load_profiles
 
 GOOD = """
@@ -35,7 +37,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_builtin_references_have_name_version_and_hash() -> None:
-    assert set(BUILTIN_PROFILES) == {"imagenet-224", "clip-224", "yolo-640"}
+    assert set(BUILTIN_PROFILES) == {
+        "imagenet-224", "clip-224", "yolo-640", "deit-224", "detr-800", "sam-1024", "dpt-384",
+        "qwen2-vl",
+    }  # fmt: skip
     for name, profile in BUILTIN_PROFILES.items():
         reference = profile.reference
         assert (
@@ -82,3 +87,35 @@ def test_a_profiles_file_loads(tmp_path: Path) -> None:
 def test_a_mistake_names_the_profile_and_the_field(tmp_path: Path, text: str, named: str) -> None:
     with pytest.raises(ProfilesFileError, match=named.replace("[", r"\[").replace(".", r"\.")):
         load_profiles(write(tmp_path, text))
+
+
+@pytest.mark.parametrize(
+    ("size", "named"),
+    [
+        ({"rule": "stretch_crop", "width": 256, "height": 200, "crop": [224, 224]}, "must fit in"),
+        ({"rule": "edges", "shortest": 800, "longest": 600}, "longest 600 is less than"),
+        ({"rule": "longest_edge", "edge": 1024, "pad": {"width": 512, "height": 1024}}, "cannot"),
+        ({"rule": "pixel_budget", "min_pixels": 9000, "max_pixels": 4000}, "max_pixels 4000"),
+        ({"rule": "multiple_of", "width": 384, "height": 384, "multiple": 0}, "multiple"),
+        (
+            {"rule": "longest_edge", "edge": 64, "pad": {"width": 64, "height": 64, "fill": 300}},
+            "fill levels are 0-255",
+        ),
+    ],
+)
+def test_a_size_rule_that_cannot_work_is_refused_naming_the_field(
+    size: dict[str, object], named: str
+) -> None:
+    with pytest.raises(ValidationError, match=named):
+        Profile.model_validate({"name": "x", "version": 1, "size": size})
+
+
+def test_padding_in_normalised_values_needs_a_float_tensor() -> None:
+    size = {"rule": "longest_edge", "edge": 64, "pad": {"width": 64, "height": 64, "normalised": 0}}
+    with pytest.raises(ValidationError, match="give a float tensor output"):
+        Profile.model_validate({"name": "x", "version": 1, "size": size})
+    with pytest.raises(ValidationError, match="margin rule needs a target size: not with edges"):
+        Profile.model_validate({
+            "name": "x", "version": 1, "margin": 0.1,
+            "size": {"rule": "edges", "shortest": 8, "longest": 9},
+        })  # fmt: skip

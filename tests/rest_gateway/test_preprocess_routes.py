@@ -10,9 +10,9 @@ from collections.abc import Callable
 import httpx
 import numpy as np
 
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.mapping import Geometry
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
 from tests.support.gateway import GatewayThread
 from tests.support.images import open_bytes, shared_image
 

@@ -16,8 +16,8 @@ import pytest
 import webdataset
 
 from imagescaler.grpc_runtime.server import RunningServer
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import BUILTIN_PROFILES
 from imagescaler.shards import ProfileMismatch, ShardDataset, collate, decode_sample
 from tests.support.images import shared_image
 from tests.support.local_system import IMAGESCALER

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from grpc_stubs import image_service_v1_pb2 as image_pb
+from imagescaler.imaging.builtin_profiles import default_profile
 from imagescaler.imaging.formats import Limits, read_header
 from imagescaler.imaging.layout import plan_layout
 from imagescaler.imaging.preprocess import Result, decode_plan, preprocess
-from imagescaler.imaging.profiles import default_profile
 from imagescaler.imaging.resize_plan import ResizePlan
 from imagescaler.runtime.memory_budget import MemoryBudget
 

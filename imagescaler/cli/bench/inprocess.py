@@ -14,9 +14,9 @@ import numpy
 import simplejpeg
 from PIL import Image, ImageOps
 
+from imagescaler.imaging.builtin_profiles import default_profile
 from imagescaler.imaging.formats import Limits, read_header
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import default_profile
 
 
 @dataclass(frozen=True)

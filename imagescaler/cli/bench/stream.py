@@ -12,8 +12,8 @@ import grpc
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.grpc_runtime.options import CLIENT_MESSAGE_LIMIT, message_size_options
+from imagescaler.imaging.builtin_profiles import default_profile
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.imaging.profiles import default_profile
 
 PROFILE = "default"  # the same work as `ours`: 1024x768 gray JPEG
 
