@@ -19,6 +19,7 @@ from grpc_api.settings import ApiSettings
 from image_service.settings import ImageServiceSettings
 from imagescaler.cli.batch.arguments import batch_arguments
 from imagescaler.cli.process_death import stop_with_parent_if_asked
+from imagescaler.cli.profiles.arguments import profiles_arguments
 from imagescaler.cli.remote_api import add_remote_arguments
 from imagescaler.cli.settings_flags import add_settings_flags, settings_from_args
 from imagescaler.runtime.settings import API_PORT, GATEWAY_PORT, loopback
@@ -196,6 +197,12 @@ COMMANDS = (
         "preprocess a dataset into WebDataset shards, resumably",
         "imagescaler.cli.batch.command:run",
         batch_arguments,
+    ),
+    Command(
+        "profiles",
+        "list profiles; import, export and check them against Hugging Face processors",
+        "imagescaler.cli.profiles.command:run",
+        profiles_arguments,
     ),
     Command(
         "bench",

@@ -62,8 +62,9 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             size=StretchCrop(width=256, height=256, crop=(224, 224)),
             resample="bicubic",
             fidelity="exact",
-            output=TensorOutput(mean=HALF, std=HALF),
-            description="DeiT: bicubic 256x256 (aspect not kept), centre crop 224, mean/std 0.5",
+            output=TensorOutput(mean=IMAGENET_MEAN, std=IMAGENET_STD),
+            description="DeiT: bicubic 256x256 (aspect not kept), centre crop 224, ImageNet "
+            "mean/std",
         ),
         Profile(
             name="detr-800",

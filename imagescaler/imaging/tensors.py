@@ -66,6 +66,18 @@ def fill_padding(
         tensor[tuple(index)] = value
 
 
+def denormalise(tensor: np.ndarray, output: TensorOutput) -> np.ndarray:
+    """A profile's tensor back to levels (0-255, float64, not rounded), in its layout."""
+    values = tensor.astype(np.float64)
+    if output.dtype == "uint8":
+        return values
+    if output.mean is not None and output.std is not None:
+        shape = (-1, 1, 1) if output.layout == "CHW" else (1, 1, -1)
+        values = values * np.asarray(output.std).reshape(shape)
+        values += np.asarray(output.mean).reshape(shape)
+    return values / output.rescale
+
+
 def recover_levels(tensor: np.ndarray, output: TensorOutput) -> np.ndarray | None:
     """The uint8 levels that `normalise` turns into exactly `tensor`, or None when no levels
     do (a tensor that was not made from levels by this profile)."""

@@ -78,8 +78,9 @@ def test_exact_profiles_match_the_hugging_face_processors(name: str, photo: str)
 # The size rules the Hub's other vision models need, each against its family's processor
 # with the parameters of the built-in profile (the processors' own defaults, but DPT's, whose
 # MiDaS-style models keep the aspect and round to 32).
+IMAGENET, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]  # DeiT's published values
 FAMILIES = {
-    "deit-224": ("deit-224", DeiTImageProcessorPil),
+    "deit-224": ("deit-224", lambda: DeiTImageProcessorPil(image_mean=IMAGENET, image_std=STD)),
     "detr": ("detr-800", DetrImageProcessorPil),
     "conditional-detr": ("detr-800", ConditionalDetrImageProcessorPil),
     "deformable-detr": ("detr-800", DeformableDetrImageProcessorPil),
