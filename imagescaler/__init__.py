@@ -3,7 +3,7 @@
 The library that the service runs, for training code (no gRPC needed):
 
     from imagescaler import BUILTIN_PROFILES, preprocess
-    result = preprocess(jpeg_bytes, BUILTIN_PROFILES["imagenet-224"])
+    result = preprocess("photo.jpg", "imagenet-224")  # or bytes, a file, a PIL image
     result.array, result.geometry, result.profile
 
 Its names load on first use (PEP 562), so the command line, the services and the container's
@@ -26,10 +26,10 @@ _EXPORTS = {
     "Geometry": "imagescaler.imaging.mapping",
     "Result": "imagescaler.imaging.preprocess",
     "preprocess": "imagescaler.imaging.preprocess",
-    "BUILTIN_PROFILES": "imagescaler.imaging.profiles",
+    "BUILTIN_PROFILES": "imagescaler.imaging.builtin_profiles",
     "Profile": "imagescaler.imaging.profiles",
     "ProfilesFileError": "imagescaler.imaging.profiles_file",
-    "default_profile": "imagescaler.imaging.profiles",
+    "default_profile": "imagescaler.imaging.builtin_profiles",
     "load_profiles": "imagescaler.imaging.profiles_file",
     "profile_catalogue": "imagescaler.imaging.profiles_file",
 }

@@ -27,9 +27,43 @@ CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 HALF = (0.5, 0.5, 0.5)  # transformers' IMAGENET_STANDARD_MEAN and _STD
 
+SizeRuleName = Literal["stretch", "fit", "cover", "pad"]
+
+
+def default_profile(
+    *,
+    target: tuple[int, int] = (1024, 768),
+    grayscale: bool = True,
+    resize_mode: SizeRuleName = "stretch",
+    fill: tuple[int, int, int] = (0, 0, 0),
+    output_format: Literal["jpeg", "png", "webp"] = "jpeg",
+    quality: int = 90,
+    margin: float = 0.05,
+) -> Profile:
+    """`default`: what the original ImageScaler/ScaleImage does, from the API's startup flags."""
+    width, height = target
+    rules: dict[str, Stretch | Fit | Cover | Pad] = {
+        "stretch": Stretch(width=width, height=height),
+        "fit": Fit(width=width, height=height),
+        "cover": Cover(width=width, height=height),
+        "pad": Pad(width=width, height=height, fill=fill),
+    }
+    return Profile(
+        name="default",
+        version=1,
+        size=rules[resize_mode],
+        margin=margin,
+        colour="L" if grayscale else "RGB",
+        resample="lanczos",
+        output=ImageOutput(format=output_format, quality=quality),
+        description="the original ScaleImage: the API's startup flags",
+    )
+
+
 BUILTIN_PROFILES: dict[str, Profile] = {
     profile.name: profile
     for profile in (
+        default_profile(),  # the API's `default` comes from its flags; this is the stock one
         Profile(
             name="imagenet-224",
             version=1,
@@ -108,36 +142,3 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         ),
     )
 }
-
-
-SizeRuleName = Literal["stretch", "fit", "cover", "pad"]
-
-
-def default_profile(
-    *,
-    target: tuple[int, int] = (1024, 768),
-    grayscale: bool = True,
-    resize_mode: SizeRuleName = "stretch",
-    fill: tuple[int, int, int] = (0, 0, 0),
-    output_format: Literal["jpeg", "png", "webp"] = "jpeg",
-    quality: int = 90,
-    margin: float = 0.05,
-) -> Profile:
-    """`default`: what the original ImageScaler/ScaleImage does, from the API's startup flags."""
-    width, height = target
-    rules: dict[str, Stretch | Fit | Cover | Pad] = {
-        "stretch": Stretch(width=width, height=height),
-        "fit": Fit(width=width, height=height),
-        "cover": Cover(width=width, height=height),
-        "pad": Pad(width=width, height=height, fill=fill),
-    }
-    return Profile(
-        name="default",
-        version=1,
-        size=rules[resize_mode],
-        margin=margin,
-        colour="L" if grayscale else "RGB",
-        resample="lanczos",
-        output=ImageOutput(format=output_format, quality=quality),
-        description="the original ScaleImage: the API's startup flags",
-    )

@@ -21,6 +21,7 @@ from imagescaler.imaging.sniffing import (
     sniff_allowed,
 )
 from imagescaler.imaging.structure import StructureLimits, check_structure
+from imagescaler.runtime.defaults import MAX_IMAGE_BYTES, MAX_PIXELS
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, InvalidRequest, UnsupportedImage
 
 _PILLOW_OPENS = tuple(name for name in ALLOWED_FORMATS if name != "JXL")
@@ -65,6 +66,10 @@ class Limits:
             jxl_cpu_seconds_per_megapixel=settings.jxl_cpu_seconds_per_megapixel,
         )
         return cls(settings.max_image_bytes, settings.max_pixels, structure)
+
+
+# The library's limits: the services' defaults (runtime/defaults.py).
+DEFAULT_LIMITS = Limits(max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_PIXELS)
 
 
 @dataclass(frozen=True)

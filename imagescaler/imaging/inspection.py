@@ -8,12 +8,14 @@ from typing import Any
 from PIL import Image
 
 from imagescaler.imaging.formats import (
+    DEFAULT_LIMITS,
     Limits,
     check_byte_size,
     check_jxl,
     jxl_image_header,
     open_image,
 )
+from imagescaler.imaging.inputs import ImageSource, image_bytes
 from imagescaler.imaging.jxl_header import is_jxl
 from imagescaler.imaging.structure import gif_frames
 
@@ -41,8 +43,10 @@ class ImageFacts:
         return facts
 
 
-def inspect_image(data: bytes, limits: Limits) -> ImageFacts:
-    """The header's facts; the same checks (format, bytes, pixels) as any request."""
+def inspect_image(source: ImageSource, limits: Limits = DEFAULT_LIMITS) -> ImageFacts:
+    """The header's facts, no pixel decoded; the same checks (format, bytes, pixels) as any
+    request. `source`: bytes, a path or a binary file object."""
+    data = image_bytes(source, "inspect_image")
     if is_jxl(data):  # its plugin decodes on open: the codestream's header alone
         check_byte_size(len(data), limits.max_bytes)
         jxl = check_jxl(data, limits)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
+
+import numpy as np
 
 Box = tuple[float, float, float, float]
 Point = tuple[float, float]
@@ -49,12 +51,25 @@ class Geometry:
     def to_output(self, points: Iterable[Point]) -> list[Point]:
         return [_apply(self.source_to_output, point) for point in points]
 
-    def box_to_source(self, box: Box) -> Box:
-        """An output box [x0, y0, x1, y1] (a detection) in upright source coordinates."""
+    @overload
+    def box_to_source(self, box: Box) -> Box: ...
+    @overload
+    def box_to_source(self, box: np.ndarray) -> np.ndarray: ...
+    def box_to_source(self, box: Box | np.ndarray) -> Box | np.ndarray:
+        """An output box [x0, y0, x1, y1] (a detection) in upright source coordinates; or a
+        detector's N x 4 array of them, as an N x 4 array."""
+        if isinstance(box, np.ndarray):
+            return _boxes(self.output_to_source, box)
         (x0, y0), (x1, y1) = self.to_source([box[:2], box[2:]])
         return (x0, y0, x1, y1)
 
-    def box_to_output(self, box: Box) -> Box:
+    @overload
+    def box_to_output(self, box: Box) -> Box: ...
+    @overload
+    def box_to_output(self, box: np.ndarray) -> np.ndarray: ...
+    def box_to_output(self, box: Box | np.ndarray) -> Box | np.ndarray:
+        if isinstance(box, np.ndarray):
+            return _boxes(self.source_to_output, box)
         (x0, y0), (x1, y1) = self.to_output([box[:2], box[2:]])
         return (x0, y0, x1, y1)
 
@@ -94,3 +109,14 @@ def _apply(affine: Affine, point: Point) -> Point:
     (a, b, c), (d, e, f) = affine
     x, y = point
     return (a * x + b * y + c, d * x + e * y + f)
+
+
+def _boxes(affine: Affine, boxes: np.ndarray) -> np.ndarray:
+    """Boxes [x0, y0, x1, y1] (N x 4) through an axis-aligned affine map."""
+    if boxes.ndim != 2 or boxes.shape[1] != 4:
+        raise ValueError(f"boxes: an N x 4 array of [x0, y0, x1, y1], not shape {boxes.shape}")
+    (sx, _, tx), (_, sy, ty) = affine
+    scale = np.array([sx, sy, sx, sy])
+    shift = np.array([tx, ty, tx, ty])
+    mapped: np.ndarray = np.asarray(boxes, np.float64) * scale + shift
+    return mapped

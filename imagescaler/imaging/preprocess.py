@@ -21,6 +21,7 @@ from imagescaler.imaging.decode_cost import (
 from imagescaler.imaging.decoding import decode
 from imagescaler.imaging.encoding import NPY, OUTPUT_FORMATS, encode
 from imagescaler.imaging.formats import (
+    DEFAULT_LIMITS,
     ImageHeader,
     Limits,
     check_byte_size,
@@ -28,6 +29,7 @@ from imagescaler.imaging.formats import (
     jxl_image_header,
     open_image,
 )
+from imagescaler.imaging.inputs import ImageSource, image_bytes, resolve_profile
 from imagescaler.imaging.jxl_header import is_jxl
 from imagescaler.imaging.layout import Layout, plan_layout
 from imagescaler.imaging.mapping import Geometry
@@ -37,10 +39,7 @@ from imagescaler.imaging.resize_plan import ResizePlan
 from imagescaler.imaging.stages import StageClock
 from imagescaler.imaging.tensors import fill_padding, to_tensor
 from imagescaler.runtime.cancellation import raise_if_cancelled
-from imagescaler.runtime.defaults import MAX_IMAGE_BYTES, MAX_PIXELS
 from imagescaler.runtime.memory_budget import MemoryBudget
-
-DEFAULT_LIMITS = Limits(max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_PIXELS)
 
 
 @dataclass(frozen=True)
@@ -61,14 +60,18 @@ class Result:
 
 
 def preprocess(
-    data: bytes,
-    profile: Profile,
+    source: ImageSource,
+    profile: Profile | str,
     limits: Limits = DEFAULT_LIMITS,
     budget: MemoryBudget | None = None,
 ) -> Result:
-    """Decode `data` within `limits`, orient, size, colour and output it as `profile` says.
-    Raises the ServiceError subclasses of imagescaler.runtime.errors for bad input. With a
-    `budget`, the decode's estimated memory is reserved from it first."""
+    """Decode the image within `limits`, orient, size, colour and output it as `profile`
+    says. `source` is the encoded image as bytes, a path, a binary file object, or a PIL
+    image (taken as shown); `profile` a Profile or a built-in profile's name. Raises the
+    ServiceError subclasses of imagescaler.runtime.errors for bad input. With a `budget`,
+    the decode's estimated memory is reserved from it first."""
+    data = image_bytes(source)
+    profile = resolve_profile(profile)
     if is_jxl(data):
         return _preprocess_jxl(data, profile, limits, budget)
     image, header = open_image(data, limits)

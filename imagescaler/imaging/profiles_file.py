@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES, default_profile
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.profiles import Profile
 
 DEFAULT = "default"
@@ -24,7 +24,7 @@ def profile_catalogue(
     """The profiles a run serves, by name: `default` (the stock one unless given: the API's
     comes from its start-up flags), the built-ins, and those of `profiles_file`
     (ProfilesFileError when it cannot be used)."""
-    profiles = {DEFAULT: default or default_profile(), **BUILTIN_PROFILES}
+    profiles = {**BUILTIN_PROFILES, DEFAULT: default or BUILTIN_PROFILES[DEFAULT]}
     if profiles_file is not None:
         profiles |= load_profiles(profiles_file)
     return dict(sorted(profiles.items()))
@@ -41,7 +41,7 @@ def load_profiles(path: Path) -> dict[str, Profile]:
         raise ProfilesFileError(f"profiles file {path}: no [profiles.NAME] tables")
     profiles = {}
     for name, table in tables.items():
-        if name in BUILTIN_PROFILES or name == DEFAULT:
+        if name in BUILTIN_PROFILES:
             raise ProfilesFileError(f"profiles file {path}: {name!r} is a built-in profile's name")
         try:
             profiles[name] = Profile.model_validate({**table, "name": name})

@@ -31,7 +31,7 @@ from rest_gateway.schemas import (
 router = APIRouter(tags=["preprocessing"], dependencies=[KnownQuery])
 # Offered as choices in the docs (Swagger's drop-down); a deployment's own profiles (the API's
 # --profiles-file) are accepted too: GET /v1/profiles lists them all.
-KNOWN_PROFILES = ["default", *BUILTIN_PROFILES]
+KNOWN_PROFILES = list(BUILTIN_PROFILES)  # `default` first
 ProfileName = Annotated[
     str,
     Query(

@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
-from imagescaler.imaging.formats import Limits, open_image, read_header
+from imagescaler.imaging.formats import DEFAULT_LIMITS, Limits, open_image, read_header
 from imagescaler.imaging.inspection import inspect_image
 from imagescaler.imaging.jxl_header import read_jxl_header
-from imagescaler.imaging.preprocess import DEFAULT_LIMITS, preprocess
+from imagescaler.imaging.preprocess import preprocess
 from imagescaler.runtime.errors import CorruptImage, ImageTooLarge, UnsupportedImage
 from imagescaler.runtime.memory_budget import MemoryBudget
 from tests.support.paths import ROOT

@@ -24,9 +24,9 @@ from grpc_stubs import image_service_v1_pb2 as image_pb
 from grpc_stubs import image_service_v1_pb2_grpc as image_grpc
 from image_service.worker_pool import WorkerPool
 from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
-from imagescaler.imaging.formats import Limits
+from imagescaler.imaging.formats import DEFAULT_LIMITS, Limits
 from imagescaler.imaging.jxl_decoder import decode_jxl
-from imagescaler.imaging.preprocess import DEFAULT_LIMITS, preprocess
+from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.structure import StructureLimits
 from imagescaler.runtime.cancellation import Cancellation, run_cancellable
 from imagescaler.runtime.errors import Cancelled, CorruptImage, ImageTooComplex, Overloaded

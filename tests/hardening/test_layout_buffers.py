@@ -14,9 +14,9 @@ from PIL import Image
 from imagescaler.imaging import preprocess as preprocess_module
 from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.decode_cost import estimate_decode_bytes, layout_bytes
-from imagescaler.imaging.formats import open_image
+from imagescaler.imaging.formats import DEFAULT_LIMITS, open_image
 from imagescaler.imaging.layout import plan_layout
-from imagescaler.imaging.preprocess import DEFAULT_LIMITS, preprocess
+from imagescaler.imaging.preprocess import preprocess
 from imagescaler.runtime.errors import ImageTooLarge
 from imagescaler.runtime.memory_budget import MemoryBudget
 from tests.support.images import encode

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydantic import ValidationError
 
@@ -38,8 +39,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_builtin_references_have_name_version_and_hash() -> None:
     assert set(BUILTIN_PROFILES) == {
-        "imagenet-224", "clip-224", "yolo-640", "deit-224", "detr-800", "sam-1024", "dpt-384",
-        "qwen2-vl",
+        "default", "imagenet-224", "clip-224", "yolo-640", "deit-224", "detr-800", "sam-1024",
+        "dpt-384", "qwen2-vl",
     }  # fmt: skip
     for name, profile in BUILTIN_PROFILES.items():
         reference = profile.reference
@@ -119,3 +120,47 @@ def test_padding_in_normalised_values_needs_a_float_tensor() -> None:
             "name": "x", "version": 1, "margin": 0.1,
             "size": {"rule": "edges", "shortest": 8, "longest": 9},
         })  # fmt: skip
+
+
+def test_the_library_takes_images_and_profiles_as_users_have_them(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from imagescaler import inspect_image, preprocess
+    from tests.support.images import shared_image
+
+    data = shared_image("phone_4032x3024_exif6.jpg")
+    path = tmp_path / "phone.jpg"
+    path.write_bytes(data)
+    expected = preprocess(data, BUILTIN_PROFILES["imagenet-224"]).array
+    for source in (path, str(path), bytearray(data), memoryview(data)):
+        assert np.array_equal(preprocess(source, "imagenet-224").array, expected)
+    with path.open("rb") as file:
+        assert np.array_equal(preprocess(file, "imagenet-224").array, expected)
+    # A PIL image is taken as shown: the same pixels as the upright photo.
+    upright = preprocess(data, "default")
+    shown = Image.open(path).transpose(Image.Transpose.ROTATE_270)
+    assert preprocess(shown, "default").geometry.output_size == upright.geometry.output_size
+    assert inspect_image(path).upright_size == (3024, 4032)
+    with pytest.raises(TypeError, match="bytes, a path, a binary file object or a PIL image"):
+        preprocess(42, "default")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="binary mode"), path.open("r") as text:
+        preprocess(text, "default")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="a Profile or a built-in profile's name"):
+        preprocess(data, 224)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no built-in profile 'imagenet'"):
+        preprocess(data, "imagenet")
+
+
+def test_boxes_map_back_one_at_a_time_or_as_an_array() -> None:
+    from imagescaler import preprocess
+    from tests.support.images import shared_image
+
+    geometry = preprocess(shared_image("bird_1920x1080.jpg"), "yolo-640").geometry
+    boxes = np.array([[0.0, 140.0, 640.0, 500.0], [10.0, 150.0, 20.0, 160.0]])
+    mapped = geometry.box_to_source(boxes)
+    assert mapped.shape == (2, 4)
+    assert np.allclose(mapped[0], [0, 0, 1920, 1080])
+    assert np.allclose(mapped[1], geometry.box_to_source(tuple(boxes[1])))
+    assert np.allclose(geometry.box_to_output(mapped), boxes)
+    with pytest.raises(ValueError, match="N x 4"):
+        geometry.box_to_source(np.zeros((3, 2)))

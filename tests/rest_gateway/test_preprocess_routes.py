@@ -108,7 +108,7 @@ def test_an_unknown_profile_is_404_naming_the_known_ones(http: httpx.Client) -> 
 
 def test_profiles_are_listed_with_references(http: httpx.Client) -> None:
     listed = {p["name"]: p for p in http.get("/v1/profiles").json()["profiles"]}
-    assert set(listed) == {"default", "imagenet-224", "clip-224", "yolo-640"}
+    assert set(listed) == set(BUILTIN_PROFILES)
     assert listed["yolo-640"]["ref"] == BUILTIN_PROFILES["yolo-640"].reference
     assert listed["imagenet-224"]["spec"]["size"]["rule"] == "shortest_edge"
 

@@ -27,7 +27,7 @@ from imagescaler.cli.batch.runner import BatchRun, OutputError
 from imagescaler.cli.batch.sources import Item, UsageError, read_source
 from imagescaler.cli.batch.stopping import Interrupted, StopRequests
 from imagescaler.cli.remote_api import TokenFileError, read_token
-from imagescaler.imaging.preprocess import DEFAULT_LIMITS
+from imagescaler.imaging.formats import DEFAULT_LIMITS
 from imagescaler.imaging.profiles import Profile
 from imagescaler.imaging.profiles_file import ProfilesFileError, profile_catalogue
 from imagescaler.runtime.memory_tuning import BATCH, tune_malloc
