@@ -131,3 +131,13 @@ def test_readme_batch_example_works_as_written(tmp_path: Path) -> None:
     datasets = run_in(work, [python, "-c", hugging_face], env=offline)
     assert datasets.returncode == 0, datasets.stderr
     assert "(3, 224, 224)" in datasets.stdout
+
+
+def test_readme_profiles_example_works_as_written(tmp_path: Path) -> None:
+    work = scratch_checkout(tmp_path)
+    (block,) = blocks_after("<!-- tested: tests/test_readme.py runs this profiles block", 1)
+    result = run_in(work, ["bash", "-euo", "pipefail", "-c", block])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "phone_4032x3024_exif6.jpg: 0.000 levels" in result.stdout
+    assert "within the bound of 1" in result.stdout
+    assert 'rule = "edges"' in (work / "my-profiles.toml").read_text()
