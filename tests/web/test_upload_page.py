@@ -224,3 +224,30 @@ def test_at_phone_width_nothing_overflows_and_the_result_is_scrolled_to(
         page.screenshot(path=str(artifacts / "upload-page-phone.png"))
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("profile", "shape"),
+    [
+        ("deit-224", "3 × 224 × 224"),
+        ("detr-800", "3 × 1066 × 800"),
+        ("sam-1024", "3 × 1024 × 1024"),
+        ("dpt-384", "3 × 512 × 384"),
+        ("qwen2-vl", "3 × 1148 × 840"),
+    ],
+)
+def test_each_size_rule_is_previewed(page: Any, profile: str, shape: str) -> None:
+    """The phone photo (upright 3024x4032) through each model family's rule."""
+    sign_in(page, PASSWORD)
+    choose_and_scale(page, profile)
+    expect(page.locator("#result-info")).to_contain_text(f"Tensor {shape} float32", timeout=60_000)
+    expect(page.locator("#profile-ref")).to_contain_text(f"{profile}@1#")
+    preview = page.locator("#tensor-preview")
+    assert preview.is_visible()
+    if profile == "sam-1024":
+        # 768 columns of photo, then SAM's padding: 0 after normalising, ImageNet's mean before.
+        pad = preview.evaluate(
+            "c => Array.from(c.getContext('2d').getImageData(900, 500, 1, 1).data)"
+        )
+        assert all(abs(a - b) <= 1 for a, b in zip(pad[:3], (124, 116, 104), strict=True)), pad
+        expect(page.locator("#geometry tr", has_text="padding")).to_contain_text("[0, 0, 256, 0]")
