@@ -26,7 +26,9 @@ from tests.support.paths import ROOT
 from tests.support.pod_specs import container_specs, render
 from tests.support.processes import three_services
 
-pytestmark = [pytest.mark.slow, pytest.mark.system]
+# The first test builds the image: on a new machine, a Debian base by mmdebstrap and a
+# podman build, each up to 10 minutes on 2 busy cores; far past the suite's 120 s per test.
+pytestmark = [pytest.mark.slow, pytest.mark.system, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,8 @@ from tests.installed.checks import check_grpc, check_rest, write_gateway_secret
 from tests.support.paths import ROOT
 from tests.support.processes import three_services
 
-pytestmark = pytest.mark.slow
+# Building the wheel and installing it into a new venv takes minutes on 2 busy cores.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 PACKAGES = ("grpc_stubs", "grpc_api", "image_service", "imagescaler", "rest_gateway", "web")
 NOT_SOURCE = shutil.ignore_patterns(
     ".git", ".venv", "tests", "build", "*.egg-info", "__pycache__", ".*_cache", ".bench",
