@@ -7,6 +7,7 @@ exact preprocessing that made it."""
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 from importlib.metadata import version
 from typing import Annotated, Any, Literal
@@ -129,12 +130,17 @@ class Profile(FrozenModel):
 
     @property
     def largest_output(self) -> tuple[int, int]:
-        """A box (width, height) every output of this profile fits in."""
-        return largest_output(self.size)
+        """A box (width, height) every output of this profile fits in (the margin rule leaves
+        an image up to `margin` over its target as it is)."""
+        width, height = largest_output(self.size)
+        return math.floor(width * (1 + self.margin)), math.floor(height * (1 + self.margin))
 
     @property
     def largest_pixels(self) -> int:
-        return largest_pixels(self.size)
+        if not self.margin:
+            return largest_pixels(self.size)
+        width, height = self.largest_output
+        return width * height
 
     @property
     def largest_tensor_bytes(self) -> int:

@@ -35,3 +35,16 @@ def test_zero_margin_resizes_anything_not_exact() -> None:
     layout = plan_layout((1024, 768), default_profile(margin=0.0))
     assert layout.resized == (1024, 768) and layout.crop_box == (0, 0, 1024, 768)
     assert not kept((1023, 768), (1024, 768), 0.0)
+
+
+@pytest.mark.parametrize("size", [(1075, 806), (1030, 772), (973, 730)])
+def test_an_image_up_to_the_margin_over_its_target_is_served_as_it_is(
+    size: tuple[int, int],
+) -> None:
+    """The largest output the limits allow includes the margin: 1075x806 is 5 % over."""
+    from PIL import Image
+
+    from imagescaler.imaging.preprocess import preprocess
+
+    result = preprocess(Image.new("RGB", size, (90, 120, 150)), "default")
+    assert result.geometry.margin_skipped and result.geometry.output_size == size
