@@ -7,8 +7,8 @@ exact preprocessing that made it."""
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 from importlib.metadata import version
 from typing import Annotated, Any, Literal
 

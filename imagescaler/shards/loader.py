@@ -128,10 +128,13 @@ def sample_array(raw: Mapping[str, Any], record: SampleRecord) -> np.ndarray:
 
 
 class ShardDataset(_Base):
-    """The samples of `shards` (a path, a glob, or a list of them), in order.
+    """The samples of `shards` (a path, a glob, or a list of them; or s3://... and other
+    fsspec URLs, globs included, read as streams), in order.
 
     `profile` is what the model expects: every sample's profile reference must match it.
-    `classes` maps labels to indices; by default the classes.json beside the shards."""
+    `classes` maps labels to indices; by default the classes.json beside the shards.
+    `storage_options` go to fsspec for URLs (for S3: endpoint_url, key, secret, ...; by
+    default the usual AWS settings)."""
 
     def __init__(
         self,
@@ -139,14 +142,21 @@ class ShardDataset(_Base):
         profile: Profile | str,
         *,
         classes: dict[str, int] | str | Path | None = None,
+        storage_options: dict[str, Any] | None = None,
     ) -> None:
-        self.shards = expand(shards)
-        self.decode = SampleDecoder(profile, class_map(classes, self.shards))
+        self.storage_options = storage_options or {}
+        self.shards = expand(shards, self.storage_options)
+        self.decode = SampleDecoder(profile, class_map(classes, self.shards, self.storage_options))
 
     def __iter__(self) -> Iterator[TrainingSample]:
         for shard in self._assigned():
-            for raw in raw_samples(shard):
-                yield self.decode(raw)
+            if not is_url(shard):
+                yield from map(self.decode, raw_samples(shard))
+                continue
+            import fsspec
+
+            with fsspec.open(shard, "rb", **self.storage_options) as stream:
+                yield from map(self.decode, raw_samples(stream))
 
     def _assigned(self) -> list[str]:
         """Every shard, or in a DataLoader worker its share of them."""
@@ -158,10 +168,19 @@ class ShardDataset(_Base):
         return self.shards if worker is None else self.shards[worker.id :: worker.num_workers]
 
 
-def expand(shards: str | Path | Sequence[str | Path]) -> list[str]:
+def is_url(text: str | Path) -> bool:
+    return "://" in str(text)
+
+
+def expand(
+    shards: str | Path | Sequence[str | Path], storage_options: dict[str, Any] | None = None
+) -> list[str]:
     patterns = [shards] if isinstance(shards, str | Path) else list(shards)
     found: list[str] = []
     for pattern in patterns:
+        if is_url(pattern):
+            found += _expand_url(str(pattern), storage_options or {})
+            continue
         matches = sorted(glob.glob(str(pattern))) if glob.has_magic(str(pattern)) else []
         if not matches and not Path(pattern).is_file():
             raise FileNotFoundError(f"no shard at {pattern}")
@@ -169,15 +188,40 @@ def expand(shards: str | Path | Sequence[str | Path]) -> list[str]:
     return found
 
 
+def _expand_url(pattern: str, storage_options: dict[str, Any]) -> list[str]:
+    import fsspec
+
+    files = fsspec.open_files(pattern, "rb", **storage_options)
+    if not files:
+        raise FileNotFoundError(f"no shard at {pattern}")
+    protocol = pattern.split("://", 1)[0]
+    return sorted(f"{protocol}://{file.path}" for file in files)
+
+
 def class_map(
-    classes: dict[str, int] | str | Path | None, shards: list[str]
+    classes: dict[str, int] | str | Path | None,
+    shards: list[str],
+    storage_options: dict[str, Any] | None = None,
 ) -> dict[str, int] | None:
     if isinstance(classes, dict):
         return classes
+    if classes is None and is_url(shards[0]):
+        return _url_class_map(shards[0].rsplit("/", 1)[0] + "/" + CLASSES, storage_options or {})
     path = Path(classes) if classes is not None else Path(shards[0]).parent / CLASSES
     if classes is None and not path.is_file():
         return None
     loaded: Any = json.loads(path.read_text())
+    return {str(name): int(index) for name, index in loaded.items()}
+
+
+def _url_class_map(url: str, storage_options: dict[str, Any]) -> dict[str, int] | None:
+    import fsspec
+
+    try:
+        with fsspec.open(url, "rb", **storage_options) as stream:
+            loaded: Any = json.loads(stream.read())
+    except FileNotFoundError:
+        return None
     return {str(name): int(index) for name, index in loaded.items()}
 
 

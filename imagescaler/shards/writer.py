@@ -95,6 +95,7 @@ def complete_shards(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if SHARD_NAME.match(p.name))
 
 
-def next_shard_number(shards: list[Path]) -> int:
-    numbers = [int(m[1]) for p in shards if (m := SHARD_NAME.match(p.name))]
+def next_shard_number(shards: list[str]) -> int:
+    """After the highest-numbered of these shard names."""
+    numbers = [int(m[1]) for name in shards if (m := SHARD_NAME.match(name))]
     return max(numbers, default=-1) + 1

@@ -138,7 +138,7 @@ def test_a_shard_renamed_but_not_journalled_is_journalled_from_itself(
         ({"path": "a.jpg", "key": "a/b.v2"}, "WebDataset would read the rest as the extension"),
         ({"path": "../outside.jpg"}, "is outside"),
         ({"path": "/etc/passwd"}, "is outside"),
-        ({"url": "file:///etc/passwd"}, "a url is http:// or https://"),
+        ({"url": "file:///etc/passwd"}, "a url is http(s):// or s3://"),
     ],
 )
 def test_keys_and_paths_that_escape_are_refused(

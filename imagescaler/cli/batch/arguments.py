@@ -14,7 +14,9 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
         "source", help="a folder (read recursively), a glob, or a .jsonl/.csv manifest"
     )
     parser.add_argument("--profile", required=True, help="the profile every image goes through")
-    parser.add_argument("--out", required=True, type=Path, help="folder of shards and index")
+    parser.add_argument(
+        "--out", required=True, help="folder, or s3://BUCKET/PREFIX/, of shards and index"
+    )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--local", action="store_true", help="run the library here, on every core")
     where.add_argument("--server", metavar="HOST:PORT", help="stream through a deployment's API")
@@ -52,6 +54,18 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-private-urls",
         action="store_true",
         help="local runs: let manifest URLs reach private and loopback addresses",
+    )
+    parser.add_argument(
+        "--s3-endpoint",
+        metavar="URL",
+        help="an S3-compatible store's endpoint for s3:// sources and --out (default: AWS, "
+        "or $AWS_ENDPOINT_URL); credentials and region come from the usual AWS settings",
+    )
+    parser.add_argument(
+        "--staging",
+        type=Path,
+        help="with an s3:// --out: the local folder shards are assembled in before upload "
+        "(default: one per output under ~/.cache/imagescaler/batch)",
     )
     parser.add_argument(
         "--profiles-file",

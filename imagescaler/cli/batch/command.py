@@ -7,14 +7,11 @@ SIGINT and SIGTERM (what was finished is kept)."""
 from __future__ import annotations
 
 import argparse
-import fcntl
 import importlib.util
 import re
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +19,7 @@ from typing import TYPE_CHECKING
 from imagescaler.cli.batch.engines import EngineFailed, LocalEngine, Work
 from imagescaler.cli.batch.index import write_outputs
 from imagescaler.cli.batch.journal import Journal, JournalError
+from imagescaler.cli.batch.outputs import Output, output_for
 from imagescaler.cli.batch.progress import summary_table
 from imagescaler.cli.batch.runner import BatchRun, OutputError
 from imagescaler.cli.batch.sources import Item, UsageError, read_source
@@ -33,12 +31,11 @@ from imagescaler.imaging.profiles_file import ProfilesFileError, profile_catalog
 from imagescaler.runtime.memory_tuning import BATCH, tune_malloc
 from imagescaler.runtime.settings import available_cpus
 from imagescaler.shards.layout import LEVELS
-from imagescaler.shards.writer import complete_shards, next_shard_number
+from imagescaler.shards.writer import next_shard_number
 
 if TYPE_CHECKING:
     from imagescaler.cli.batch.downloads import UrlFetcher
     from imagescaler.cli.batch.server_engine import ServerEngine
-LOCK = ".lock"
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6,
          "mib": 2**20, "g": 10**9, "gb": 10**9, "gib": 2**30, "t": 10**12, "tb": 10**12,
@@ -55,11 +52,12 @@ class ShardLimits:
 class Plan:
     items: list[Item]
     left_out: dict[str, int]  # files of the folder that are not images, by suffix
-    out: Path
+    output: Output
     engine: LocalEngine | ServerEngine
     reference: str  # of the profile, as the engine will report it
     shard_limits: ShardLimits
     fetcher: UrlFetcher | None  # local runs download URLs themselves
+    s3_endpoint: str | None = None  # s3:// sources are read with this (else AWS's own)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,8 +75,13 @@ def run(args: argparse.Namespace) -> int:
 def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
     if importlib.util.find_spec("pyarrow") is None:
         raise UsageError("index.parquet needs pyarrow: pip install 'imagescaler[batch]'")
-    source = read_source(args.source, labels_from_folders=args.labels_from_folders, root=args.root)
-    out = writable_folder(Path(args.out))
+    source = read_source(
+        args.source,
+        labels_from_folders=args.labels_from_folders,
+        root=args.root,
+        s3_endpoint=args.s3_endpoint,
+    )
+    out = output_for(str(args.out), args.s3_endpoint, args.staging)
     limits = ShardLimits(positive(args.shard_size, "--shard-size"), parse_bytes(args.shard_bytes))
     if args.server:
         from imagescaler.cli.batch.server_engine import ServerEngine  # grpc, only for servers
@@ -96,7 +99,8 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
         remote = ServerEngine(
             args.server, work, reference, args.concurrency or 2, token=token, tls=args.tls
         )
-        return Plan(source.items, source.left_out, out, remote, reference, limits, None)
+        endpoint = args.s3_endpoint
+        return Plan(source.items, source.left_out, out, remote, reference, limits, None, endpoint)
     if args.tls or args.token_file:
         raise UsageError("--tls and --token-file are for --server: --local reaches no server")
     try:
@@ -114,7 +118,10 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
         from imagescaler.cli.batch.downloads import UrlFetcher  # httpx, only for URLs
 
         fetcher = stack.enter_context(UrlFetcher(allow_private=args.allow_private_urls))
-    return Plan(source.items, source.left_out, out, engine, profile.reference, limits, fetcher)
+    return Plan(
+        source.items, source.left_out, out, engine, profile.reference, limits, fetcher,
+        args.s3_endpoint,
+    )  # fmt: skip
 
 
 def storage(store: str | None, profile: Profile) -> str | None:
@@ -163,29 +170,20 @@ def parse_bytes(text: str) -> int:
     return int(float(match[1]) * UNITS[unit])
 
 
-def writable_folder(folder: Path) -> Path:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder):
-            pass
-    except OSError as error:
-        raise UsageError(f"cannot write to {folder}: {error.strerror or error}") from None
-    return folder
-
-
 def execute(plan: Plan) -> int:
     started = time.monotonic()
     with StopRequests() as stop, ExitStack() as held:
+        output = plan.output
         try:
-            held.enter_context(exclusive(plan.out))
-            journal = Journal(plan.out)
-            shards = complete_shards(plan.out)
-            previous = journal.open(shards[-1] if shards else None)
+            held.enter_context(output.exclusive())
+            journal = Journal(output.journal_lines())
+            shards = output.complete_shards()
+            previous = journal.open(shards[-1] if shards else None, output.shard_records)
             runner = BatchRun(plan, journal, previous, next_shard_number(shards), stop)
             runner.run()
-            failed = write_outputs(plan.out, journal.entries(), {i.key for i in plan.items})
+            failed = write_outputs(output, journal.entries(), {i.key for i in plan.items})
         except (UsageError, JournalError, OutputError, EngineFailed, OSError) as error:
-            return complain(*explain(error, plan.out))
+            return complain(*explain(error, output.where))
         except Interrupted as interrupted:
             message = f"stopped at once by {interrupted}: the open shard was dropped"
             return complain(f"{message}; finished shards are kept", 128 + interrupted.number)
@@ -196,7 +194,7 @@ def execute(plan: Plan) -> int:
     return 1 if failed else 0
 
 
-def explain(error: Exception, out: Path) -> tuple[str, int]:
+def explain(error: Exception, out: str) -> tuple[str, int]:
     """One line and the exit status for what ended a run early."""
     if isinstance(error, JournalError):
         return f"cannot resume in {out}: {error}. Move {out} away to start afresh", 2
@@ -205,18 +203,6 @@ def explain(error: Exception, out: Path) -> tuple[str, int]:
     if isinstance(error, EngineFailed):
         return f"{error}; finished shards are kept and a rerun resumes", 1
     return str(error), 2 if isinstance(error, UsageError) else 1
-
-
-@contextmanager
-def exclusive(folder: Path) -> Iterator[None]:
-    """One run at a time per folder: a second would remove the first's open shard and take
-    its shard numbers. The lock (flock on DIR/.lock) goes with the process, however it ends."""
-    with (folder / LOCK).open("a") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise UsageError(f"another imagescaler batch is writing to {folder}") from None
-        yield
 
 
 def complain(message: str, status: int) -> int:

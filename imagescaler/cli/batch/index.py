@@ -7,21 +7,30 @@ from __future__ import annotations
 import json
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from imagescaler.cli.batch.journal import Entry
+
+if TYPE_CHECKING:
+    from imagescaler.cli.batch.outputs import Output
 from imagescaler.shards.layout import CLASSES
 
 ERROR_FIELDS = ("key", "source", "reason", "message", "profile")
 
 
-def write_outputs(folder: Path, latest: dict[str, Entry], keys: set[str]) -> int:
+def write_outputs(output: Output, latest: dict[str, Entry], keys: set[str]) -> int:
     """Write the three files; the number of this source's items that failed."""
     entries = list(latest.values())
+    folder = output.staging
     write_index(folder, entries)
     write_errors(folder, entries)
+    written = ["index.parquet", "errors.jsonl"]
     labels = sorted({e.label for e in entries if e.label is not None})
     if labels:
         replace_text(folder / CLASSES, json.dumps({label: n for n, label in enumerate(labels)}))
+        written.append(CLASSES)
+    for name in written:
+        output.publish(name)
     return sum(1 for e in entries if e.key in keys and e.status == "failed")
 
 

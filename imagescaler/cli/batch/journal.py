@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Protocol
 
 from imagescaler.shards.layout import SampleRecord
 from imagescaler.shards.reader import raw_samples
@@ -43,6 +44,7 @@ class Entry:
     reason: str | None = None
     message: str | None = None
     tensor: dict[str, Any] | None = None  # storage and normalisation (tensor profiles)
+    etag: str | None = None  # an s3:// source's: unchanged, it is skipped without a read
 
     def fields(self) -> dict[str, Any]:
         """As JSON-ready fields (dataclasses.asdict deep-copies: slow for millions)."""
@@ -65,18 +67,60 @@ ENTRY_FIELD_NAMES = tuple(field.name for field in fields(Entry))
 ENTRY_FIELDS = frozenset(ENTRY_FIELD_NAMES)
 
 
-class Journal:
+class JournalLines(Protocol):
+    """Where the journal's lines are kept: a file, or objects in a bucket."""
+
+    where: str
+
+    def read(self) -> bytes:
+        """Every complete line, in order (a line cut by a crash is dropped)."""
+
+    def append(self, text: str) -> None:
+        """Durably: once this returns, a crash does not lose these lines."""
+
+
+class FileLines:
+    """progress.jsonl in the output folder, appended to and flushed to disk."""
+
     def __init__(self, folder: Path) -> None:
         self.path = folder / JOURNAL
+        self.where = str(self.path)
 
-    def open(self, last_shard: Path | None) -> dict[str, Entry]:
-        """Mend what a crash may have left, then the latest entry per key."""
+    def read(self) -> bytes:
+        """A last line without its newline was cut by a crash: it is cut off the file (its
+        item is simply done again)."""
+        if not self.path.exists():
+            return b""
+        data = self.path.read_bytes()
+        complete = data[: data.rfind(b"\n") + 1]
+        if len(complete) < len(data):
+            with self.path.open("r+b") as handle:
+                handle.truncate(len(complete))
+                os.fsync(handle.fileno())
+        return complete
+
+    def append(self, text: str) -> None:
+        with self.path.open("a") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+class Journal:
+    def __init__(self, lines: JournalLines | Path) -> None:
+        self.lines = FileLines(lines) if isinstance(lines, Path) else lines
+
+    def open(
+        self, last_shard: str | None, records: Callable[[str], list[SampleRecord]]
+    ) -> dict[str, Entry]:
+        """Mend what a crash may have left (the last shard's samples journalled from the
+        shard itself, read with `records`), then the latest entry per key."""
         lines = self._lines()
         if last_shard is not None:
-            recorded = {e.key for e in lines if e.shard == last_shard.name}
+            recorded = {e.key for e in lines if e.shard == last_shard}
             missing = [
-                Entry.written(record, last_shard.name)
-                for record in shard_records(last_shard)
+                Entry.written(record, last_shard)
+                for record in records(last_shard)
                 if record.key not in recorded
             ]
             self.append(missing)
@@ -89,28 +133,16 @@ class Journal:
 
     def append(self, entries: list[Entry]) -> None:
         """Durably: once this returns, a crash does not lose these lines."""
-        if not entries:
-            return
-        text = "".join(json.dumps(e.fields(), sort_keys=True) + "\n" for e in entries)
-        with self.path.open("a") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
+        if entries:
+            self.lines.append(
+                "".join(json.dumps(e.fields(), sort_keys=True) + "\n" for e in entries)
+            )
 
     def _lines(self) -> list[Entry]:
-        """Every entry in order. A last line without its newline was cut by a crash: it is
-        cut off the file (its item is simply done again)."""
-        if not self.path.exists():
-            return []
-        data = self.path.read_bytes()
-        complete = data[: data.rfind(b"\n") + 1]
-        if len(complete) < len(data):
-            with self.path.open("r+b") as handle:
-                handle.truncate(len(complete))
-                os.fsync(handle.fileno())
+        text = self.lines.read().decode(errors="replace")
         return [
             parse_line(line, number)
-            for number, line in enumerate(complete.decode(errors="replace").splitlines(), 1)
+            for number, line in enumerate(text.splitlines(), 1)
             if line.strip()
         ]
 
@@ -132,25 +164,25 @@ def parse_line(line: str, number: int) -> Entry:
         raise JournalError(f"{where} lacks a key, source, sha256, profile or status") from None
 
 
-def shard_records(shard: Path) -> list[SampleRecord]:
-    """The SampleRecord of every sample of a complete shard."""
+def shard_records(shard: Path | IO[bytes], name: str) -> list[SampleRecord]:
+    """The SampleRecord of every sample of a complete shard (a path, or a stream of it)."""
     try:
-        return _records(shard)
+        return _records(shard, name)
     except (tarfile.TarError, EOFError) as error:
         raise JournalError(
-            f"{shard.name} was never journalled and cannot be read ({error}): it was not "
+            f"{name} was never journalled and cannot be read ({error}): it was not "
             "written by this command, or the disk damaged it; move it away and run again"
         ) from None
 
 
-def _records(shard: Path) -> list[SampleRecord]:
+def _records(shard: Path | IO[bytes], name: str) -> list[SampleRecord]:
     records = []
     for raw in raw_samples(shard, only=frozenset({"json"})):  # the tensors are not read
         try:
             records.append(SampleRecord.from_json(raw["json"]))  # type: ignore[arg-type]
         except (KeyError, TypeError, ValueError):
             raise JournalError(
-                f"{shard.name} was never journalled and its sample {raw['__key__']!r} does not "
+                f"{name} was never journalled and its sample {raw['__key__']!r} does not "
                 "describe itself (a shard of an older version?): move it away and run again"
             ) from None
     return records

@@ -49,6 +49,6 @@ def summary_table(
         kinds = ", ".join(f"{n} {suffix}" for suffix, n in sorted(plan.left_out.items()))
         rows.append(("left out", sum(plan.left_out.values()), f"not images: {kinds}"))
     state = "stopped: finished work kept, rerun to resume" if interrupted else "done"
-    lines = [f"{state}: {plan.out} ({plan.reference})"]
+    lines = [f"{state}: {plan.output.where} ({plan.reference})"]
     lines += [f"  {name:<8} {value!s:>8}  {note}".rstrip() for name, value, note in rows]
     return "\n".join(lines)

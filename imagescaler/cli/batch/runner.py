@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from imagescaler.cli.batch.engines import Job, Outcome
 from imagescaler.cli.batch.journal import Entry, Journal
+from imagescaler.cli.batch.object_storage import filesystem, read_object
+from imagescaler.cli.batch.outputs import FolderOutput
 from imagescaler.cli.batch.progress import Progress
 from imagescaler.cli.batch.reading import read_ahead
 from imagescaler.cli.batch.sources import Item
@@ -57,6 +59,7 @@ class BatchRun:
         self._number = first_shard
         self._writer: ShardWriter | None = None
         self._written: list[Entry] = []  # in the open shard, journalled when it is complete
+        self._failed: list[Entry] = []  # not journalled yet (outputs that batch failures)
 
     def run(self) -> None:
         """Until every item is done or a stop was requested; raises OutputError when the
@@ -65,6 +68,7 @@ class BatchRun:
             for outcome in self.plan.engine.run(self.jobs()):
                 self.record(outcome)
             self.close_shard()
+            self._journal_failures()
         finally:
             if self._writer is not None:
                 self._writer.discard()
@@ -100,12 +104,27 @@ class BatchRun:
             yield Job(index, read.data, url)
 
     def _unstopped(self) -> Iterator[tuple[int, Item]]:
-        for pair in enumerate(self.plan.items):
+        """The items to read: an s3:// object listed with the ETag its settled entry has is
+        skipped here, without a GET."""
+        for index, item in enumerate(self.plan.items):
             if self.stop.requested:
                 return
-            yield pair
+            before = self.previous.get(item.key)
+            if (
+                item.etag
+                and before is not None
+                and before.etag == item.etag
+                and before.profile == self.plan.reference
+                and before.settled
+            ):
+                self.counts["skipped" if before.status == "ok" else "failed before"] += 1
+                self.progress.advance(self.counts["failed"])
+                continue
+            yield index, item
 
     def read(self, item: Item) -> bytes:
+        if item.is_object:
+            return read_object(filesystem(self.plan.s3_endpoint), item.source)
         if not item.is_url:
             return Path(item.source).read_bytes()
         return self.plan.fetcher.fetch(item.source) if self.plan.fetcher else b""
@@ -122,10 +141,10 @@ class BatchRun:
             pending.size, outcome.output, item.label, outcome.tensor,
         )  # fmt: skip
         sample = Sample(item.key, outcome.extension, outcome.data, record.to_json())
-        self.add(sample, record)
+        self.add(sample, record, item)
         self.progress.advance(self.counts["failed"])
 
-    def add(self, sample: Sample, record: SampleRecord) -> None:
+    def add(self, sample: Sample, record: SampleRecord, item: Item) -> None:
         """Into the open shard; a shard closes at whichever limit comes first, and never
         grows past the byte limit unless one sample alone is larger."""
         limits = self.plan.shard_limits
@@ -134,11 +153,11 @@ class BatchRun:
             self.close_shard()
         try:
             if self._writer is None:
-                self._writer = ShardWriter(self.plan.out, self._number)
+                self._writer = ShardWriter(self.plan.output.staging, self._number)
             self._writer.add(sample)
         except OSError as error:
             raise OutputError(self._cannot_write(error)) from None
-        self._written.append(Entry.written(record, self._writer.name))
+        self._written.append(replace(Entry.written(record, self._writer.name), etag=item.etag))
         if (
             self._writer.samples >= limits.samples
             or self._writer.bytes + CLOSING_BYTES >= limits.bytes
@@ -147,8 +166,13 @@ class BatchRun:
 
     def fail(self, item: Item, digest: str, size: int, reason: str, message: str) -> None:
         entry = Entry(item.key, item.source, digest, self.plan.reference, "failed")
-        entry = replace(entry, source_bytes=size, label=item.label, reason=reason, message=message)
-        self._journal([entry])
+        entry = replace(
+            entry, source_bytes=size, label=item.label, reason=reason, message=message,
+            etag=item.etag,
+        )  # fmt: skip
+        self._failed.append(entry)
+        if not self.plan.output.batches_failures:
+            self._journal_failures()
         self.counts["failed"] += 1
         self.progress.advance(self.counts["failed"])
 
@@ -158,12 +182,15 @@ class BatchRun:
             return
         try:
             self._writer.close()
+            self.plan.output.publish_shard(self._writer.name)
         except OSError as error:
-            kept = self._writer.renamed
+            # In a folder, a renamed shard is in place; in a bucket, only an uploaded one.
+            kept = self._writer.renamed and isinstance(self.plan.output, FolderOutput)
             raise OutputError(self._cannot_write(error, shard_kept=kept)) from None
         self._writer = None
         try:
-            self.journal.append(self._written)
+            self.journal.append(self._written + self._failed)
+            self._failed = []
         except OSError as error:  # the shard is whole: the next run journals it from itself
             raise OutputError(self._cannot_write(error, shard_kept=True)) from None
         self.counts["written"] += len(self._written)
@@ -171,11 +198,12 @@ class BatchRun:
         self._written = []
         self._number += 1
 
-    def _journal(self, entries: list[Entry]) -> None:
+    def _journal_failures(self) -> None:
         try:
-            self.journal.append(entries)
+            self.journal.append(self._failed)
         except OSError as error:
             raise OutputError(self._cannot_write(error)) from None
+        self._failed = []
 
     def _cannot_write(self, error: OSError, *, shard_kept: bool = False) -> str:
         fate = (
@@ -184,6 +212,6 @@ class BatchRun:
             else "The open shard was dropped"
         )
         return (
-            f"cannot write to {self.plan.out}: {error.strerror or error}. {fate}; every "
+            f"cannot write to {self.plan.output.where}: {error.strerror or error}. {fate}; every "
             "finished shard is kept, and a rerun resumes from them"
         )

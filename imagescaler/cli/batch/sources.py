@@ -8,9 +8,10 @@ import glob
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
+from pathlib import Path, PurePosixPath
 
+from imagescaler.cli.batch.object_storage import SCHEME, filesystem, is_s3, list_objects
 from imagescaler.shards.layout import check_key
 
 IMAGE_SUFFIXES = frozenset(
@@ -26,12 +27,17 @@ class UsageError(Exception):
 @dataclass(frozen=True)
 class Item:
     key: str  # stable: the relative path (dots made underscores), unless the manifest says
-    source: str  # a file path or an http(s) URL
+    source: str  # a file path, an http(s) URL or an s3:// object
     label: str | None = None
+    etag: str | None = None  # an s3:// object's, as listed: identifies its content
 
     @property
     def is_url(self) -> bool:
         return self.source.startswith(("http://", "https://"))
+
+    @property
+    def is_object(self) -> bool:
+        return is_s3(self.source)
 
 
 @dataclass(frozen=True)
@@ -43,12 +49,20 @@ class Source:
 
 
 def read_source(
-    source: str, *, labels_from_folders: bool = False, root: Path | None = None
+    source: str,
+    *,
+    labels_from_folders: bool = False,
+    root: Path | None = None,
+    s3_endpoint: str | None = None,
 ) -> Source:
     """The items of SOURCE, in a stable order; UsageError when there is no such source.
 
     labels_from_folders: the first folder under SOURCE names each image's class. root: the
     folder a manifest's paths must stay inside (default: the manifest's own folder)."""
+    if is_s3(source):
+        if root is not None:
+            raise UsageError("--root is for a manifest: a bucket prefix is its own root")
+        return _from_bucket(source, labels_from_folders, s3_endpoint)
     path = Path(source)
     if path.is_file() and path.suffix.lower() in MANIFEST_SUFFIXES:
         if labels_from_folders:
@@ -71,7 +85,29 @@ def read_source(
     raise UsageError(f"{source} does not exist")
 
 
-def key_for(relative: Path) -> str:
+def _from_bucket(url: str, labels_from_folders: bool, endpoint: str | None) -> Source:
+    """Every object under an s3:// prefix, recursively, keyed by its key under the prefix."""
+    try:
+        listed = list_objects(filesystem(endpoint), url)
+    except (OSError, ValueError, ImportError) as error:
+        raise UsageError(f"cannot list {url}: {error}") from None
+    images, left_out = [], Counter[str]()
+    for found in listed:
+        suffix = PurePosixPath(found.relative).suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            images.append(found)
+        else:
+            left_out[suffix or "(none)"] += 1
+    if not images:
+        raise UsageError(f"no image under {url}")
+    items = []
+    for found in images:
+        item = _file_item(PurePosixPath(found.relative), found.url, labels_from_folders)
+        items.append(replace(item, etag=found.etag))
+    return Source(_unique(items, url), left_out)
+
+
+def key_for(relative: PurePosixPath | Path) -> str:
     """The relative path, extension included, with its dots made underscores: WebDataset
     reads the first dot of a name as the start of the extension (`a/img.v2.jpg` ->
     `a/img_v2_jpg`). Stable whatever else the folder holds, and unique per file."""
@@ -86,7 +122,7 @@ def _from_files(files: list[Path], root: Path, labels_from_folders: bool) -> Sou
     return Source(_unique(items, str(root)), left_out)
 
 
-def _file_item(relative: Path, path: Path, labels_from_folders: bool) -> Item:
+def _file_item(relative: PurePosixPath | Path, path: Path | str, labels_from_folders: bool) -> Item:
     label = None
     if labels_from_folders:
         if len(relative.parts) < 2:
@@ -131,8 +167,8 @@ def _read_manifest(path: Path, root: Path) -> list[Item]:
             source, default_key = str(file), key_for(file.relative_to(root.resolve()))
         elif row.get("url"):
             source, default_key = str(row["url"]), f"item-{number:08d}"
-            if not source.startswith(("http://", "https://")):
-                raise UsageError(f"{where}: a url is http:// or https://, not {source!r}")
+            if not source.startswith(("http://", "https://", SCHEME)):
+                raise UsageError(f"{where}: a url is http(s):// or s3://, not {source!r}")
         else:
             raise UsageError(f"{where}: a manifest row needs a `path` or a `url`")
         key = _safe(str(row.get("key") or default_key), where)

@@ -1,0 +1,108 @@
+"""S3 and its compatibles, through fsspec's s3fs: the same URLs, credentials and
+`storage_options` as Hugging Face `datasets`, pandas, pyarrow and Ray Data, so a team's S3
+set-up works unchanged and what batch writes is read by the same tools.
+
+Credentials, region and endpoint come from the usual AWS places (environment, ~/.aws/config
+and credentials, instance and pod roles; AWS_ENDPOINT_URL for compatible stores), or
+`--s3-endpoint`. Throttling (503 SlowDown), 5xx answers and dropped connections are retried
+by botocore with backoff (adaptive mode, MAX_ATTEMPTS attempts)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from s3fs import S3FileSystem
+
+SCHEME = "s3://"
+MAX_ATTEMPTS = 10
+# Parts of a multipart upload (a file larger than one part is uploaded in parts; the object
+# appears under its key only when all are in). S3 takes parts of 5 MiB to 5 GiB.
+MIN_PART_BYTES = 5 * 1024 * 1024
+PART_BYTES = max(MIN_PART_BYTES, int(os.environ.get("IMAGESCALER_S3_PART_BYTES") or 64 << 20))
+
+
+def is_s3(text: str | os.PathLike[str]) -> bool:
+    return str(text).startswith(SCHEME)
+
+
+@dataclass(frozen=True)
+class S3Url:
+    bucket: str
+    key: str  # may be a prefix ending in "/", or empty
+
+    @classmethod
+    def parse(cls, url: str) -> S3Url:
+        bucket, _, key = url.removeprefix(SCHEME).partition("/")
+        if not bucket:
+            raise ValueError(f"{url!r} names no bucket: s3://BUCKET/KEY")
+        return cls(bucket, key)
+
+    @property
+    def path(self) -> str:
+        """As s3fs names it: bucket/key."""
+        return f"{self.bucket}/{self.key}".rstrip("/")
+
+    def child(self, name: str) -> str:
+        return f"{self.path}/{name}"
+
+    def __str__(self) -> str:
+        return SCHEME + self.path
+
+
+@dataclass(frozen=True)
+class Listed:
+    url: str  # s3://bucket/key
+    relative: str  # the key under the listed prefix
+    etag: str  # identifies the content (with multipart uploads, not its MD5)
+    size: int
+
+
+def filesystem(endpoint: str | None = None) -> S3FileSystem:
+    """An S3 filesystem; one per endpoint and process (s3fs keeps a connection pool)."""
+    return _filesystem(endpoint or os.environ.get("AWS_ENDPOINT_URL_S3") or None)
+
+
+@cache
+def _filesystem(endpoint: str | None) -> S3FileSystem:
+    try:
+        from s3fs import S3FileSystem
+    except ImportError:
+        raise ImportError("s3:// needs s3fs: pip install 'imagescaler[s3]'") from None
+    config: dict[str, Any] = {"retries": {"max_attempts": MAX_ATTEMPTS, "mode": "adaptive"}}
+    return S3FileSystem(
+        endpoint_url=endpoint,
+        config_kwargs=config,
+        default_block_size=PART_BYTES,
+        skip_instance_cache=True,
+    )
+
+
+def list_objects(fs: S3FileSystem, url: str) -> list[Listed]:
+    """Every object under a prefix, recursively, in key order."""
+    prefix = S3Url.parse(url if url.endswith("/") else url + "/")
+    found = fs.find(prefix.path, detail=True)
+    listed = []
+    for path, info in sorted(found.items()):
+        if info.get("type") != "file":
+            continue
+        relative = path[len(prefix.path) + 1 :]
+        etag = str(info.get("ETag") or "").strip('"')
+        listed.append(Listed(SCHEME + path, relative, etag, int(info.get("size") or 0)))
+    return listed
+
+
+def upload(fs: S3FileSystem, local: str, url: str) -> None:
+    """A local file to an object: one PUT, or a multipart upload of PART_BYTES parts whose
+    completion is the step that makes the object appear."""
+    fs.put_file(local, S3Url.parse(url).path, chunksize=PART_BYTES)
+
+
+def read_object(fs: S3FileSystem, url: str) -> bytes:
+    """The object's bytes; FileNotFoundError when it is missing, OSError on other failures
+    once the retries are spent."""
+    data: bytes = fs.cat_file(S3Url.parse(url).path)
+    return data
