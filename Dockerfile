@@ -14,7 +14,7 @@ COPY imagescaler ./imagescaler
 COPY rest_gateway ./rest_gateway
 COPY web ./web
 # Every dependency ships wheels: no compiler is needed, and none reaches the final image.
-RUN /opt/venv/bin/pip install --prefer-binary .
+RUN /opt/venv/bin/pip install --prefer-binary '.[s3]'
 
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH \

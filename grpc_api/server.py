@@ -11,6 +11,7 @@ from grpc_api.image_scaler import SERVICE_NAME as SCALER
 from grpc_api.image_scaler import UPLOAD, ImageScalerServicer
 from grpc_api.image_service_client import ImageServiceClient
 from grpc_api.image_sources import ImageSources
+from grpc_api.object_download import ObjectFetcher
 from grpc_api.preprocessor import SERVICE_NAME as PREPROCESSOR
 from grpc_api.preprocessor import UPLOADS, PreprocessorServicer
 from grpc_api.profile_catalog import ProfileCatalog, default_from_settings
@@ -44,7 +45,13 @@ async def create_server(
         settings.image_service, settings.max_message_bytes, settings.image_service_timeout, registry
     )
     metrics = ImageMetrics(registry, "api")
-    sources = ImageSources(downloader, metrics)
+    objects = ObjectFetcher(
+        settings.s3_allowed_buckets,
+        settings.max_image_bytes,
+        settings.download_timeout,
+        settings.s3_endpoint,
+    )
+    sources = ImageSources(downloader, objects, metrics)
     limits = Limits.from_settings(settings)
     scaler = ImageScalerServicer(default_from_settings(settings), limits, sources, images, metrics)
     preprocessor = PreprocessorServicer(
@@ -77,7 +84,7 @@ async def create_server(
     return await start_service(
         settings,
         add_servicers,
-        [downloader.close, images.close],
+        [downloader.close, objects.close, images.close],
         registry,
         verifier=token_verifier(settings),
     )

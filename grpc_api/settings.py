@@ -16,6 +16,7 @@ from imagescaler.runtime.settings import (
     API_PORT,
     IMAGE_SERVICE_PORT,
     Address,
+    CommaList,
     GrpcServiceSettings,
     MiB,
     Networks,
@@ -108,6 +109,14 @@ class ApiSettings(GrpcServiceSettings, TokenClaimsSettings):
     allowed_url_networks: Networks = Field(
         default_factory=list,
         description="private networks URLs may point to anyway, comma-separated CIDRs",
+    )
+    s3_allowed_buckets: CommaList = Field(
+        default_factory=list,
+        description="buckets s3://BUCKET/KEY URLs may be fetched from with this server's own "
+        "AWS credentials, comma-separated (none: s3:// URLs are refused)",
+    )
+    s3_endpoint: str | None = Field(
+        None, description="an S3-compatible store's endpoint URL for s3:// sources (default: AWS)"
     )
     image_service_timeout: float = Field(
         30.0, gt=0, description="deadline in seconds for each call to the image service"

@@ -13,7 +13,10 @@ class ScaleUrlRequest(BaseModel):
     )
 
     url: str = Field(
-        min_length=1, max_length=2048, description="public http or https URL of the image"
+        min_length=1,
+        max_length=2048,
+        description="public http(s) URL of the image, or s3://BUCKET/KEY where the server "
+        "allows the bucket",
     )
 
 

@@ -42,7 +42,8 @@ def container_specs(docs: list[dict[str, Any]]) -> list[ContainerSpec]:
         for container in deployment["spec"]["template"]["spec"]["containers"]:
             env: dict[str, str] = {}
             for source in container.get("envFrom", []):
-                env.update(config_maps[source["configMapRef"]["name"]])
+                if "configMapRef" in source:  # a Secret's values are made by hand, not here
+                    env.update(config_maps[source["configMapRef"]["name"]])
             for entry in container.get("env", []):
                 env[entry["name"]] = _value(entry, container)
             mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}

@@ -14,43 +14,16 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from imagescaler.runtime.s3_urls import SCHEME, S3Url, is_s3
+
 if TYPE_CHECKING:
     from s3fs import S3FileSystem
 
-SCHEME = "s3://"
 MAX_ATTEMPTS = 10
 # Parts of a multipart upload (a file larger than one part is uploaded in parts; the object
 # appears under its key only when all are in). S3 takes parts of 5 MiB to 5 GiB.
 MIN_PART_BYTES = 5 * 1024 * 1024
 PART_BYTES = max(MIN_PART_BYTES, int(os.environ.get("IMAGESCALER_S3_PART_BYTES") or 64 << 20))
-
-
-def is_s3(text: str | os.PathLike[str]) -> bool:
-    return str(text).startswith(SCHEME)
-
-
-@dataclass(frozen=True)
-class S3Url:
-    bucket: str
-    key: str  # may be a prefix ending in "/", or empty
-
-    @classmethod
-    def parse(cls, url: str) -> S3Url:
-        bucket, _, key = url.removeprefix(SCHEME).partition("/")
-        if not bucket:
-            raise ValueError(f"{url!r} names no bucket: s3://BUCKET/KEY")
-        return cls(bucket, key)
-
-    @property
-    def path(self) -> str:
-        """As s3fs names it: bucket/key."""
-        return f"{self.bucket}/{self.key}".rstrip("/")
-
-    def child(self, name: str) -> str:
-        return f"{self.path}/{name}"
-
-    def __str__(self) -> str:
-        return SCHEME + self.path
 
 
 @dataclass(frozen=True)
@@ -106,3 +79,15 @@ def read_object(fs: S3FileSystem, url: str) -> bytes:
     once the retries are spent."""
     data: bytes = fs.cat_file(S3Url.parse(url).path)
     return data
+
+
+__all__ = [
+    "SCHEME",
+    "Listed",
+    "S3Url",
+    "filesystem",
+    "is_s3",
+    "list_objects",
+    "read_object",
+    "upload",
+]
