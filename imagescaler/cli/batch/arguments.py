@@ -20,9 +20,23 @@ def batch_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--local", action="store_true", help="run the library here, on every core")
     where.add_argument("--server", metavar="HOST:PORT", help="stream through a deployment's API")
+    where.add_argument(
+        "--engine",
+        choices=("dask",),
+        help="run the library as tasks on a distributed engine: dask (a local cluster of "
+        "worker processes, or the cluster of --scheduler)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="with --engine dask: the running cluster's scheduler (default: a local cluster)",
+    )
     add_remote_arguments(parser)
     parser.add_argument(
-        "--concurrency", type=int, help="local: worker threads (cores); server: streams (2)"
+        "--concurrency",
+        type=int,
+        help="local: worker threads (cores); server: streams (2); dask: a local cluster's "
+        "worker processes (cores)",
     )
     parser.add_argument(
         "--shard-size", type=int, default=1000, help="most samples per shard (default 1000)"

@@ -34,6 +34,7 @@ from imagescaler.shards.layout import LEVELS
 from imagescaler.shards.writer import next_shard_number
 
 if TYPE_CHECKING:
+    from imagescaler.cli.batch.dask_engine import DaskEngine
     from imagescaler.cli.batch.downloads import UrlFetcher
     from imagescaler.cli.batch.server_engine import ServerEngine
 SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
@@ -53,7 +54,7 @@ class Plan:
     items: list[Item]
     left_out: dict[str, int]  # files of the folder that are not images, by suffix
     output: Output
-    engine: LocalEngine | ServerEngine
+    engine: LocalEngine | ServerEngine | DaskEngine
     reference: str  # of the profile, as the engine will report it
     shard_limits: ShardLimits
     fetcher: UrlFetcher | None  # local runs download URLs themselves
@@ -103,6 +104,8 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
         return Plan(source.items, source.left_out, out, remote, reference, limits, None, endpoint)
     if args.tls or args.token_file:
         raise UsageError("--tls and --token-file are for --server: --local reaches no server")
+    if args.scheduler and args.engine != "dask":
+        raise UsageError("--scheduler is for --engine dask")
     try:
         profiles = profile_catalogue(
             profiles_file=Path(args.profiles_file) if args.profiles_file else None
@@ -112,7 +115,14 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
     check_profile(args.profile, {name: p.reference for name, p in profiles.items()})
     profile = profiles[args.profile]
     work = Work(profile, storage(args.store, profile))
-    engine = LocalEngine(work, args.concurrency or available_cpus(), DEFAULT_LIMITS)
+    engine: LocalEngine | DaskEngine = LocalEngine(
+        work, args.concurrency or available_cpus(), DEFAULT_LIMITS
+    )
+    if args.engine == "dask":
+        from imagescaler.cli.batch.dask_engine import DaskEngine  # distributed, only for Dask
+
+        workers = args.concurrency or available_cpus()
+        engine = DaskEngine(work, DEFAULT_LIMITS, args.scheduler, workers)
     fetcher = None
     if any(item.is_url for item in source.items):
         from imagescaler.cli.batch.downloads import UrlFetcher  # httpx, only for URLs
