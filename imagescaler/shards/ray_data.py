@@ -33,10 +33,11 @@ from imagescaler.shards.items import Work, run_profile
 from imagescaler.shards.layout import LEVELS, SampleRecord, check_key
 from imagescaler.shards.writer import Sample, ShardWriter
 
+_Datasink: Any
 try:
     from ray.data import Datasink as _Datasink
 except ImportError:  # the adapter's classes still import; using them says what to install
-    _Datasink = object  # type: ignore[assignment,misc]
+    _Datasink = object
 
 ERRORS = "errors.jsonl"
 INDEX = "index.parquet"
@@ -89,7 +90,7 @@ class PreprocessImages:
 ROW_COLUMNS = ("key", "source", "extension", "data", "record", "reason", "message", "profile")
 
 
-class ShardDatasink(_Datasink):  # type: ignore[type-arg]
+class ShardDatasink(_Datasink):  # type: ignore[misc]
     """Writes the rows of PreprocessImages as shards under `out` (a folder, or any fsspec URL
     such as s3://bucket/prefix/), then index.parquet and errors.jsonl beside them."""
 
