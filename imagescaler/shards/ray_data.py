@@ -18,6 +18,7 @@ rerun's input with. ray is the `ray` extra; nothing here imports it until used."
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -33,11 +34,11 @@ from imagescaler.shards.items import Work, run_profile
 from imagescaler.shards.layout import LEVELS, SampleRecord, check_key
 from imagescaler.shards.writer import Sample, ShardWriter
 
-_Datasink: Any
-try:
-    from ray.data import Datasink as _Datasink
-except ImportError:  # the adapter's classes still import; using them says what to install
-    _Datasink = object
+_Datasink: Any = object  # the adapter's classes import without Ray; using them says to install it
+with contextlib.suppress(ImportError):
+    from ray.data import Datasink
+
+    _Datasink = Datasink
 
 ERRORS = "errors.jsonl"
 INDEX = "index.parquet"
