@@ -14,6 +14,7 @@ from imagescaler.imaging.profiles import (
     MultipleOf,
     Pad,
     Padding,
+    PadSquare,
     PixelBudget,
     Profile,
     ShortestEdge,
@@ -139,6 +140,16 @@ BUILTIN_PROFILES: dict[str, Profile] = {
             output=TensorOutput(mean=CLIP_MEAN, std=CLIP_STD),
             description="Qwen2-VL: sides multiples of 28, 3136 to 1003520 pixels, CLIP mean/std "
             "(the pixels before patching)",
+        ),
+        Profile(
+            name="owlv2-960",
+            version=1,
+            size=PadSquare(width=960, height=960),
+            resample="gaussian_linear",
+            fidelity="exact",
+            output=TensorOutput(mean=CLIP_MEAN, std=CLIP_STD),
+            description="OWLv2: padded square at the bottom and right with 0, resized to 960 "
+            "(a Gaussian, then linear, as scikit-image), CLIP mean/std",
         ),
     )
 }

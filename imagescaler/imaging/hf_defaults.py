@@ -220,4 +220,16 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
         "patch_size": 14,
         "merge_size": 2,
     },
+    "Owlv2": {
+        "size": {"height": 960, "width": 960},
+        "resample": 2,
+        "do_resize": True,
+        "do_rescale": True,
+        "rescale_factor": 1 / 255,
+        "do_normalize": True,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073],
+        "image_std": [0.26862954, 0.26130258, 0.27577711],
+        "do_pad": True,
+        "default_to_square": True,
+    },
 }

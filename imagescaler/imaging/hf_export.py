@@ -10,6 +10,7 @@ from imagescaler.imaging.profiles import (
     Edges,
     LongestEdge,
     MultipleOf,
+    PadSquare,
     PixelBudget,
     Profile,
     ShortestEdge,
@@ -36,10 +37,15 @@ def hf_from_profile(profile: Profile) -> dict[str, Any]:
     ):
         if value != wanted:
             raise UnsupportedConfig(f"{field}: {value!r}: a processor works as {wanted!r} does")
+    owlv2 = isinstance(profile.size, PadSquare)
+    if owlv2 != (profile.resample == "gaussian_linear"):
+        raise UnsupportedConfig(
+            "resample: only OWLv2's processor resizes with gaussian_linear, and only with it"
+        )
     config: dict[str, Any] = {
         **_size(profile.size),
         "do_resize": True,
-        "resample": PIL_NUMBER[profile.resample],
+        "resample": 2 if owlv2 else PIL_NUMBER[profile.resample],
         "do_rescale": output.rescale != 1.0,
         "rescale_factor": output.rescale,
         "do_normalize": output.mean is not None,
@@ -51,6 +57,10 @@ def hf_from_profile(profile: Profile) -> dict[str, Any]:
 
 
 def _size(rule: SizeRule) -> dict[str, Any]:
+    if isinstance(rule, PadSquare):
+        if rule.fill != (0, 0, 0):
+            raise UnsupportedConfig("size.fill: OWLv2 pads with 0")
+        return _typed("Owlv2", size={"height": rule.height, "width": rule.width}, do_pad=True)
     if isinstance(rule, Edges):
         return _edges(rule)
     if isinstance(rule, LongestEdge):

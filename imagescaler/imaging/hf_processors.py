@@ -17,6 +17,7 @@ from imagescaler.imaging.profiles import (
     LongestEdge,
     MultipleOf,
     Padding,
+    PadSquare,
     PixelBudget,
     Profile,
     ShortestEdge,
@@ -37,9 +38,8 @@ NOT_THE_IMAGE = {
     "reduce_labels", "mask_size", "mask_pad_size", "default_to_square", "pad_size_divisor",
     "temporal_patch_size", "image_seq_length",
 }  # fmt: skip
-REFUSED_TYPES = {
-    "Owlv2": "its resize (a Gaussian blur, then scipy's linear zoom) is not a Pillow filter",
-}
+# OWLv2 resizes with scikit-image's algorithm, whatever its `resample` says.
+OWN_RESAMPLING = {"Owlv2": "gaussian_linear"}
 
 
 class UnsupportedConfig(ValueError):
@@ -65,8 +65,6 @@ def with_defaults(config: dict[str, Any], processor: str | None = None) -> dict[
     """`config` with its processor's defaults filled in, and the processor named: what the
     processor would run with."""
     family = processor_family(config, processor)
-    if family in REFUSED_TYPES:
-        raise UnsupportedConfig(f"image_processor_type: {family}: {REFUSED_TYPES[family]}")
     if family not in FAMILY_DEFAULTS:
         raise UnsupportedConfig(
             f"image_processor_type: {family}: not a processor this importer knows (it knows "
@@ -92,7 +90,7 @@ def profile_from_hf(
             name=name,
             version=version,
             size=_size_rule(config, family),
-            resample=RESAMPLE[_required(config, "resample")],
+            resample=OWN_RESAMPLING.get(family) or RESAMPLE[_required(config, "resample")],
             fidelity="exact",
             output=_tensor(config),
             description=f"imported from a {family} preprocessor configuration",
@@ -155,6 +153,8 @@ def _size_rule(config: dict[str, Any], family: str) -> SizeRule:
     _refuse_padding(config, family)
     if family == "ConvNext":
         return _convnext(config, size, crop)
+    if family == "Owlv2":
+        return _owlv2(config, size)
     keys = {key for key, value in size.items() if value is not None}
     if keys == {"height", "width"}:
         return _target(config, family, size, crop)
@@ -215,6 +215,16 @@ def _convnext(
     return ShortestEdge(edge=int(edge / crop_pct), crop=(edge, edge))
 
 
+def _owlv2(config: dict[str, Any], size: dict[str, int]) -> SizeRule:
+    """OWLv2: padded square at the bottom and right with 0 (after rescaling: level 0), then
+    resized to height x width."""
+    if set(size) - {"height", "width"}:
+        raise UnsupportedConfig(f"size: {size}: OWLv2 takes a height and a width")
+    if not config.get("do_pad"):
+        return Stretch(width=size["width"], height=size["height"])
+    return PadSquare(width=size["width"], height=size["height"])
+
+
 def _pixel_budget(config: dict[str, Any], size: dict[str, int]) -> PixelBudget:
     factor = int(_required(config, "patch_size")) * int(config.get("merge_size") or 1)
     low = config.get("min_pixels") or size.get("shortest_edge")
@@ -232,7 +242,7 @@ def _refuse_padding(config: dict[str, Any], family: str) -> None:
         return
     if family in DETECTION and config.get("pad_size") is None:
         return  # one image at a time: the batch's largest is the image itself
-    if family == "Sam":
+    if family in ("Sam", "Owlv2"):
         return
     raise UnsupportedConfig(f"do_pad: {family}'s padding is not one a profile reproduces")
 

@@ -13,6 +13,7 @@ from imagescaler.imaging.profiles import (
     LongestEdge,
     MultipleOf,
     Pad,
+    PadSquare,
     PixelBudget,
     Profile,
     ShortestEdge,
@@ -63,6 +64,11 @@ def plan_layout(upright: Size, profile: Profile) -> Layout:
         return _shortest_edge(upright, rule)
     if isinstance(rule, StretchCrop):
         return _resize_then_crop(upright, (rule.width, rule.height), rule.crop)
+    if isinstance(rule, PadSquare):
+        # The square the image is padded to, beyond it at the bottom and right, all resized.
+        side = float(max(upright))
+        target = (rule.width, rule.height)
+        return Layout((0.0, 0.0, side, side), target, target)
     if isinstance(rule, Edges | LongestEdge | MultipleOf | PixelBudget):
         return _whole(upright, rule)
     return _to_target(upright, rule, profile.margin)

@@ -23,6 +23,7 @@ from imagescaler.imaging.size_rules import (
     MultipleOf,
     Pad,
     Padding,
+    PadSquare,
     PixelBudget,
     ShortestEdge,
     SizeRule,
@@ -33,8 +34,8 @@ from imagescaler.imaging.size_rules import (
 )
 
 __all__ = [
-    "Cover", "Edges", "Fit", "ImageOutput", "LongestEdge", "MultipleOf", "Pad", "Padding",
-    "PixelBudget", "Profile", "ShortestEdge", "SizeRule", "Stretch", "StretchCrop",
+    "Cover", "Edges", "Fit", "ImageOutput", "LongestEdge", "MultipleOf", "Pad", "PadSquare",
+    "Padding", "PixelBudget", "Profile", "ShortestEdge", "SizeRule", "Stretch", "StretchCrop",
     "TensorOutput",
 ]  # fmt: skip
 # The libraries whose versions decide the pixels (simplejpeg bundles libjpeg-turbo).
@@ -70,7 +71,9 @@ class TensorOutput(FrozenModel):
 
 
 Output = Annotated[ImageOutput | TensorOutput, Field(discriminator="kind")]
-Resample = Literal["nearest", "box", "bilinear", "hamming", "bicubic", "lanczos"]
+# Pillow's filters, and gaussian_linear: a Gaussian blur against aliasing, then linear
+# interpolation (scikit-image's resize, which OWLv2's processor uses).
+Resample = Literal["nearest", "box", "bilinear", "hamming", "bicubic", "lanczos", "gaussian_linear"]
 
 
 class Profile(FrozenModel):

@@ -6,7 +6,8 @@ from PIL import Image
 
 from imagescaler.imaging.formats import ImageHeader
 from imagescaler.imaging.layout import Layout
-from imagescaler.imaging.profiles import LongestEdge, Pad, Profile
+from imagescaler.imaging.profiles import LongestEdge, Pad, PadSquare, Profile
+from imagescaler.imaging.resampling import gaussian_linear
 
 RESAMPLING = {
     "nearest": Image.Resampling.NEAREST,
@@ -26,6 +27,19 @@ def render(
     """Resample the layout's box of the decoded upright image, and letterbox it if asked."""
     if layout.margin_skipped:
         return image
+    if isinstance(profile.size, PadSquare):
+        side = max(image.size)  # in decoded pixels: shrink-on-load may have made it smaller
+        square = letterbox(image, (side, side), profile.size.fill, (0, 0))
+        return resize_whole(square, layout.resized, profile)
+    if profile.resample == "gaussian_linear":
+        width, height = header.upright_size
+        x0, y0, x1, y1 = layout.crop_box
+        scale_x, scale_y = image.width / width, image.height / height
+        cut = (round(x0 * scale_x), round(y0 * scale_y), round(x1 * scale_x), round(y1 * scale_y))
+        resized = gaussian_linear(image.crop(cut), layout.resized)
+        if layout.canvas == layout.resized:
+            return resized
+        return letterbox(resized, layout.canvas, canvas_fill(profile), layout.offset)
     resample = RESAMPLING[profile.resample]
     if profile.fidelity == "exact" and layout.resize_then_crop is not None:
         whole, (left, top) = layout.resize_then_crop
@@ -46,6 +60,13 @@ def render(
     if layout.canvas == layout.resized:
         return resized
     return letterbox(resized, layout.canvas, canvas_fill(profile), layout.offset)
+
+
+def resize_whole(image: Image.Image, size: tuple[int, int], profile: Profile) -> Image.Image:
+    if profile.resample == "gaussian_linear":
+        return gaussian_linear(image, size)
+    gap = None if profile.fidelity == "exact" else REDUCING_GAP
+    return image.resize(size, RESAMPLING[profile.resample], reducing_gap=gap)
 
 
 def canvas_fill(profile: Profile) -> tuple[int, int, int]:

@@ -68,6 +68,19 @@ class Pad(FrozenModel):
     _levels = field_validator("fill")(_levels)
 
 
+class PadSquare(FrozenModel):
+    """Padded to a square at the bottom and right with `fill`, then resized to width x height
+    (OWLv2, whose processor pads before it resizes)."""
+
+    rule: Literal["pad_square"] = "pad_square"
+    width: Dimension
+    height: Dimension
+    fill: Levels = (0, 0, 0)
+
+    _grey = field_validator("fill", mode="before")(_grey)
+    _levels = field_validator("fill")(_levels)
+
+
 class ShortestEdge(FrozenModel):
     """The shorter side scaled to `edge` (the longer truncated as torchvision and Hugging Face
     do), then the centre `crop` [width, height] cut out."""
@@ -195,7 +208,8 @@ SizeRule = Annotated[
     | Edges
     | LongestEdge
     | MultipleOf
-    | PixelBudget,
+    | PixelBudget
+    | PadSquare,
     Field(discriminator="rule"),
 ]
 

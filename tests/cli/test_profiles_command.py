@@ -76,7 +76,6 @@ def test_a_built_in_profile_checks_against_its_own_export(tmp_path: Path, photos
 @pytest.mark.parametrize(
     ("args", "says"),
     [
-        (("import", CONFIGS / "owlv2.json", "--name", "o"), "Gaussian blur"),
         (("import", CONFIGS / "vit.json", "--name", "v"), "--processor ViT"),
         (("import", "missing.json", "--name", "m"), "missing.json"),
         (("export", "yolo-640"), "fidelity: 'fast'"),

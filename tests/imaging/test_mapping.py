@@ -19,6 +19,7 @@ from imagescaler.imaging.profiles import (
     MultipleOf,
     Pad,
     Padding,
+    PadSquare,
     PixelBudget,
     Profile,
     ShortestEdge,
@@ -58,6 +59,7 @@ RULES = {
     "multiple_of-aspect": MultipleOf(width=384, height=384, multiple=32, keep_aspect=True),
     "multiple_of": MultipleOf(width=300, height=200, multiple=32),
     "pixel_budget": PixelBudget(factor=28, min_pixels=3136, max_pixels=200_000),
+    "pad_square": PadSquare(width=320, height=320, fill=255),
 }
 
 
@@ -87,12 +89,15 @@ def dot_centre(levels: np.ndarray) -> tuple[float, float]:
     return float((x * darkness).sum() / total), float((y * darkness).sum() / total)
 
 
-@pytest.mark.parametrize("fidelity", ["fast", "exact"])
+@pytest.mark.parametrize(
+    ("fidelity", "resample"),
+    [("fast", "bilinear"), ("exact", "bilinear"), ("exact", "gaussian_linear")],
+)
 @pytest.mark.parametrize("rule", RULES)
 @pytest.mark.parametrize("orientation", range(1, 9))
 @pytest.mark.parametrize("dot", DOTS)
 def test_a_dot_maps_to_where_it_was_put_and_back(
-    dot: tuple[float, float], orientation: int, rule: str, fidelity: str
+    dot: tuple[float, float], orientation: int, rule: str, fidelity: str, resample: str
 ) -> None:
     data, placed = dotted_jpeg(dot, orientation)
     profile = Profile(
@@ -100,7 +105,7 @@ def test_a_dot_maps_to_where_it_was_put_and_back(
         version=1,
         size=RULES[rule],
         colour="L",
-        resample="bilinear",
+        resample=resample,  # type: ignore[arg-type]
         fidelity=fidelity,  # type: ignore[arg-type]
         output=TensorOutput(dtype="uint8", layout="HWC"),
     )

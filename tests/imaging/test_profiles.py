@@ -40,7 +40,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_builtin_references_have_name_version_and_hash() -> None:
     assert set(BUILTIN_PROFILES) == {
         "default", "imagenet-224", "clip-224", "yolo-640", "deit-224", "detr-800", "sam-1024",
-        "dpt-384", "qwen2-vl",
+        "dpt-384", "qwen2-vl", "owlv2-960",
     }  # fmt: skip
     for name, profile in BUILTIN_PROFILES.items():
         reference = profile.reference

@@ -234,6 +234,7 @@ def test_at_phone_width_nothing_overflows_and_the_result_is_scrolled_to(
         ("sam-1024", "3 × 1024 × 1024"),
         ("dpt-384", "3 × 512 × 384"),
         ("qwen2-vl", "3 × 1148 × 840"),
+        ("owlv2-960", "3 × 960 × 960"),
     ],
 )
 def test_each_size_rule_is_previewed(page: Any, profile: str, shape: str) -> None:

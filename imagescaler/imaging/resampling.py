@@ -1,0 +1,24 @@
+"""Resampling Pillow has no filter for: gaussian_linear, scikit-image's resize (a Gaussian
+blur against aliasing, then linear interpolation over pixel areas), which OWLv2's processor
+uses. Through scipy.ndimage, as the processor does, so the pixels agree."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def gaussian_linear(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """`image` (L or RGB) resized to `size` (width, height): when shrinking, a Gaussian of
+    sigma (factor - 1) / 2 per axis first; then order-1 interpolation with pixel-area
+    coordinates (grid_mode), edges mirrored, the result kept within the input's range."""
+    from scipy import ndimage
+
+    values = np.asarray(image, dtype=np.float32)
+    shape = (size[1], size[0], *values.shape[2:])
+    factors = np.divide(values.shape, shape)
+    sigma = np.maximum(0, (factors - 1) / 2)
+    blurred = ndimage.gaussian_filter(values, sigma, cval=0, mode="mirror")
+    zoomed = ndimage.zoom(blurred, 1 / factors, order=1, mode="mirror", cval=0, grid_mode=True)
+    kept = np.clip(zoomed, values.min(), values.max())
+    return Image.fromarray(np.clip(np.rint(kept), 0, 255).astype(np.uint8), image.mode)
