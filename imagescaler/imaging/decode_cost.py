@@ -16,7 +16,7 @@ from imagescaler.imaging.jpeg_decoder import DIRECT_MODES
 from imagescaler.imaging.jxl_header import JxlHeader
 from imagescaler.imaging.layout import Layout
 from imagescaler.imaging.png_decoder import libvips_mode, shrunk_size
-from imagescaler.imaging.profiles import Profile, TensorOutput
+from imagescaler.imaging.profiles import PadSquare, Profile, TensorOutput
 from imagescaler.imaging.resize_plan import ResizePlan
 from imagescaler.runtime.errors import ImageTooLarge
 from imagescaler.runtime.memory_budget import MemoryBudget
@@ -92,7 +92,23 @@ def layout_images(layout: Layout, profile: Profile) -> list[tuple[int, int]]:
     sizes = [layout.resized, layout.canvas]
     if profile.fidelity == "exact" and layout.resize_then_crop is not None:
         sizes.append(layout.resize_then_crop[0])  # the whole image resized, then cropped
+    if isinstance(profile.size, PadSquare):
+        side = math.ceil(layout.crop_box[2])  # the square the image is padded to first
+        sizes.append((side, side))
     return sizes
+
+
+def resampling_bytes(layout: Layout, profile: Profile) -> int:
+    """gaussian_linear works in float32, a channel at a time: the source box four times over
+    (the values, the blurred values, scipy's buffer between the filter's passes, and room for
+    its own temporaries), and each channel split off the image (tests/hardening/
+    test_layout_buffers.py holds measured peaks under this)."""
+    if profile.resample != "gaussian_linear":
+        return 0
+    x0, y0, x1, y1 = layout.crop_box
+    channels = 1 if profile.colour == "L" else 3
+    area = math.ceil((x1 - x0) * (y1 - y0))
+    return 4 * area * 4 + area * channels
 
 
 def check_layout(layout: Layout, profile: Profile, limits: Limits) -> None:
@@ -118,6 +134,7 @@ def check_layout(layout: Layout, profile: Profile, limits: Limits) -> None:
 def layout_bytes(layout: Layout, profile: Profile) -> int:
     """Bytes of the images and the tensor the profile makes after the decode."""
     images = sum(w * h for w, h in layout_images(layout, profile)) * IMAGE_BUFFER_BYTES
+    images += resampling_bytes(layout, profile)
     output = profile.output
     if not isinstance(output, TensorOutput):
         return images
