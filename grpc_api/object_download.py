@@ -61,6 +61,7 @@ class ObjectFetcher:
         await self._exits.aclose()
 
     async def _get(self, location: S3Url, url: str) -> bytes:
+        from aiohttp import ClientError as ConnectionProblem
         from botocore.exceptions import BotoCoreError, ClientError
 
         client = await self._connected()
@@ -75,7 +76,7 @@ class ObjectFetcher:
             code = str(error.response.get("Error", {}).get("Code", ""))
             what = "does not exist" if code in MISSING else f"was refused ({code or error})"
             raise DownloadFailed(f"could not download {url}: it {what}") from None
-        except (BotoCoreError, OSError) as error:
+        except (BotoCoreError, ConnectionProblem, OSError) as error:
             raise DownloadFailed(f"could not download {url}: {error}") from None
         if len(data) > self._max_bytes:
             raise ImageTooLarge(f"{url} sent more than the limit of {self._max_bytes} bytes")

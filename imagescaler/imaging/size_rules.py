@@ -221,7 +221,9 @@ def largest_output(rule: SizeRule) -> tuple[int, int]:
     if isinstance(rule, ShortestEdge | StretchCrop):
         box = rule.crop
     elif isinstance(rule, Edges):
-        box = rule.longest, rule.longest
+        # Twice the longest edge: an image whose short side rounds to the target is left as
+        # it is by DETR's sums, its long side a little over `longest` (1334x600 stays).
+        box = 2 * rule.longest, 2 * rule.longest
     elif isinstance(rule, LongestEdge):
         box = (rule.pad.width, rule.pad.height) if rule.pad else (rule.edge, rule.edge)
     elif isinstance(rule, MultipleOf) and rule.keep_aspect:

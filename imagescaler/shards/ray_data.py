@@ -10,11 +10,12 @@ its rows as this project's shards, with the index and errors beside them.
         "root": "data/train"}, compute=ray.data.ActorPoolStrategy(size=8), batch_size=32)
     samples.write_datasink(ShardDatasink("s3://data/shards/imagenet-224/"))
 
-Each write task writes one shard, named from the keys it holds (shard-<16 hex>.tar): the same
-input makes the same names, so a rerun replaces a shard with the same samples instead of
-adding a copy. A shard appears under its name only when whole (a rename in a folder; an
-upload's completion in S3). `written_keys(out)` gives what a finished run wrote, to filter a
-rerun's input with. ray is the `ray` extra; nothing here imports it until used."""
+Each write task writes one shard (`samples_per_shard` rows, gathered by Ray), named from the
+keys it holds (shard-<16 hex>.tar), then its entries (shard-<16 hex>.json). A shard appears
+under its name only when whole (a rename in a folder; an upload's completion in S3), and its
+entries only after it. `written_keys(out)` gives what any run wrote, finished or not, to
+filter a rerun's input with, so nothing is written twice. ray is the `ray` extra; nothing
+here imports it until used."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -32,7 +34,7 @@ from imagescaler.imaging.formats import DEFAULT_LIMITS, configure_pillow
 from imagescaler.imaging.profiles import Profile
 from imagescaler.shards.items import Work, run_profile
 from imagescaler.shards.layout import LEVELS, SampleRecord, check_key
-from imagescaler.shards.writer import Sample, ShardWriter
+from imagescaler.shards.writer import Sample, ShardWriter, fsync_folder
 
 _Datasink: Any = object  # the adapter's classes import without Ray; using them says to install it
 with contextlib.suppress(ImportError):
@@ -93,23 +95,39 @@ ROW_COLUMNS = ("key", "source", "extension", "data", "record", "reason", "messag
 
 class ShardDatasink(_Datasink):  # type: ignore[misc]
     """Writes the rows of PreprocessImages as shards under `out` (a folder, or any fsspec URL
-    such as s3://bucket/prefix/), then index.parquet and errors.jsonl beside them."""
+    such as s3://bucket/prefix/), each followed by its entries (shard-....json: the keys it
+    holds and the failures of its task), then index.parquet and errors.jsonl from them all.
+    What a failed job wrote is known from those files: a rerun filtered with written_keys()
+    does not write it twice, however Ray groups the rows the next time."""
 
-    def __init__(self, out: str, storage_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        out: str,
+        storage_options: dict[str, Any] | None = None,
+        samples_per_shard: int = 1000,
+    ) -> None:
         if _Datasink is object:
             raise ImportError("ShardDatasink needs Ray Data: pip install 'imagescaler[ray]'")
         self.out = out.rstrip("/")
         self.storage_options = storage_options or {}
+        self.samples_per_shard = samples_per_shard
 
     def get_name(self) -> str:
         return "imagescaler shards"
 
+    @property
+    def min_rows_per_write(self) -> int:
+        """Rows Ray gathers for one write task: one shard each, not one per block."""
+        return self.samples_per_shard
+
     def write(self, blocks: Iterable[Any], ctx: Any) -> list[dict[str, Any]]:
         rows = [row for block in blocks for row in _rows(block)]
         samples = [row for row in rows if row["extension"]]
-        shard = _shard_name([row["key"] for row in samples]) if samples else None
-        if shard is not None:
-            with tempfile.TemporaryDirectory() as scratch:
+        keys = [row["key"] for row in rows]
+        name = _shard_name(keys)
+        shard = f"{name}.tar" if samples else None
+        with tempfile.TemporaryDirectory() as scratch:
+            if shard is not None:
                 writer = ShardWriter(Path(scratch), 0)
                 try:
                     for row in samples:
@@ -118,16 +136,17 @@ class ShardDatasink(_Datasink):  # type: ignore[misc]
                 finally:
                     writer.discard()
                 self._put(Path(scratch) / writer.name, shard)
-        return [_entry(row, shard) for row in rows]
+            entries = [_entry(row, shard) for row in rows]
+            listed = Path(scratch) / f"{name}.json"  # after the shard: it vouches for it
+            listed.write_text(json.dumps(entries))
+            self._put(listed, listed.name)
+        return entries
 
     def on_write_complete(self, write_result: Any) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        this_run = [entry for task in write_result.write_returns for entry in task]
-        # A rerun of what was left adds to what ran before: the latest entry per key.
-        before = _index_rows(self.out, self.storage_options)
-        entries = list({entry["key"]: entry for entry in [*before, *this_run]}.values())
+        entries = _all_entries(self.out, self.storage_options)
         failed = [entry for entry in entries if entry["status"] == "failed"]
         with tempfile.TemporaryDirectory() as scratch:
             index = Path(scratch) / INDEX
@@ -138,12 +157,17 @@ class ShardDatasink(_Datasink):  # type: ignore[misc]
             self._put(errors, ERRORS)
 
     def _put(self, local: Path, name: str) -> None:
+        """Whole under its name or not there: copied beside, flushed, renamed (a folder), or
+        uploaded (object storage, where an upload appears only when complete)."""
         if "://" not in self.out:
             folder = Path(self.out)
             folder.mkdir(parents=True, exist_ok=True)
             partial = folder / f".{name}.partial"
-            partial.write_bytes(local.read_bytes())
+            shutil.copyfile(local, partial)
+            with partial.open("rb") as copied:
+                os.fsync(copied.fileno())
             os.replace(partial, folder / name)
+            fsync_folder(folder)
             return
         import fsspec
 
@@ -170,29 +194,36 @@ def _entry(row: dict[str, Any], shard: str | None) -> dict[str, Any]:
 
 
 def _shard_name(keys: list[str]) -> str:
+    """shard-<16 hex>, from the keys of one write task."""
     digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
-    return f"shard-{digest}.tar"
+    return f"shard-{digest}"
 
 
 def written_keys(out: str, storage_options: dict[str, Any] | None = None) -> set[str]:
-    """The keys a finished run wrote (from its index), to leave out of a rerun's input."""
-    return {row["key"] for row in _index_rows(out, storage_options) if row["status"] == "ok"}
+    """The keys written so far, by any run, finished or not: to leave out of a rerun."""
+    return {e["key"] for e in _all_entries(out, storage_options) if e["status"] == "ok"}
 
 
-def _index_rows(out: str, storage_options: dict[str, Any] | None) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
-
-    location = f"{out.rstrip('/')}/{INDEX}"
+def _all_entries(out: str, storage_options: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Every shard's entries (shard-....json), the latest per key (ok over failed)."""
+    listings: list[bytes]
     if "://" not in out:
-        if not Path(location).exists():
-            return []
-        rows: list[dict[str, Any]] = pq.read_table(location).to_pylist()
-        return rows
-    import fsspec
+        folder = Path(out)
+        listings = [p.read_bytes() for p in sorted(folder.glob("shard-*.json"))]
+    else:
+        import fsspec
 
-    try:
-        with fsspec.open(location, "rb", **(storage_options or {})) as stream:
-            rows = pq.read_table(stream).to_pylist()
-    except FileNotFoundError:
-        return []
-    return rows
+        filesystem, root = fsspec.core.url_to_fs(out, **(storage_options or {}))
+        try:
+            paths = sorted(filesystem.glob(f"{root}/shard-*.json"))
+        except FileNotFoundError:
+            paths = []
+        found = filesystem.cat(paths) if paths else {}
+        listings = [found[path] for path in paths]
+    latest: dict[str, dict[str, Any]] = {}
+    for listing in listings:
+        for entry in json.loads(listing):
+            before = latest.get(entry["key"])
+            if before is None or before["status"] != "ok":
+                latest[entry["key"]] = entry
+    return list(latest.values())

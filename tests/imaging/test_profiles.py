@@ -164,3 +164,14 @@ def test_boxes_map_back_one_at_a_time_or_as_an_array() -> None:
     assert np.allclose(geometry.box_to_output(mapped), boxes)
     with pytest.raises(ValueError, match="N x 4"):
         geometry.box_to_source(np.zeros((3, 2)))
+
+
+def test_an_image_detr_leaves_as_it_is_is_not_refused() -> None:
+    """1334x600: its short side rounds to the capped target, so DETR's sums keep the image
+    as it is, its long side one over 1333; the profile's bound must let it through."""
+    from PIL import Image
+
+    from imagescaler import preprocess
+
+    result = preprocess(Image.new("RGB", (1334, 600), (50, 60, 70)), "detr-800")
+    assert result.array is not None and result.array.shape == (3, 600, 1334)

@@ -22,6 +22,7 @@ from imagescaler.imaging.formats import Limits, configure_pillow
 from imagescaler.imaging.profiles import Profile
 
 CONNECT_SECONDS = 30
+WINDOW_CHECK = 64  # jobs between looks at how many worker threads the cluster has
 # The HTTP servers of a local cluster's scheduler and workers (health, metrics; a dashboard
 # when bokeh is installed): on loopback and a free port, never 0.0.0.0:8787.
 LOOPBACK_ANY_PORT = "127.0.0.1:0"
@@ -53,22 +54,31 @@ class DaskEngine:
             ) from None
         with ExitStack() as stack:
             client = self._connect(stack)
-            threads = sum(client.nthreads().values()) or 1
-            window = 2 * threads
             pixels, run_id = self._work.pixels, uuid.uuid4().hex[:8]
             futures: Any = as_completed()
-            in_flight = 0
-            for job in jobs:
+            in_flight, window = 0, self._window(client)
+            for submitted, job in enumerate(jobs, 1):
                 futures.add(client.submit(
                     dask_item, job.index, job.content, self._work, pixels, self._limits,
                     key=f"imagescaler-{run_id}-{job.index}", pure=False, retries=0,
                 ))  # fmt: skip
                 in_flight += 1
+                if submitted % WINDOW_CHECK == 0:
+                    window = self._window(client)  # workers come and go (autoscaling)
                 if in_flight >= window:
                     yield self._outcome(next(futures))
                     in_flight -= 1
             for future in futures:
                 yield self._outcome(future)
+
+    def _window(self, client: Any) -> int:
+        """Two tasks in flight per worker thread, once there is at least one worker."""
+        try:
+            client.wait_for_workers(1, timeout=CONNECT_SECONDS)
+        except TimeoutError:
+            raise EngineFailed(f"the Dask cluster at {self.where} has no worker") from None
+        threads: int = sum(client.nthreads().values())
+        return 2 * max(1, threads)
 
     def _connect(self, stack: ExitStack) -> Any:
         from distributed import Client, LocalCluster

@@ -71,6 +71,7 @@ class JournalLines(Protocol):
     """Where the journal's lines are kept: a file, or objects in a bucket."""
 
     where: str
+    whole_appends: bool  # an append is there whole or not at all
 
     def read(self) -> bytes:
         """Every complete line, in order (a line cut by a crash is dropped)."""
@@ -81,6 +82,8 @@ class JournalLines(Protocol):
 
 class FileLines:
     """progress.jsonl in the output folder, appended to and flushed to disk."""
+
+    whole_appends = False  # a crash can cut the last line of an append
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / JOURNAL
@@ -116,8 +119,10 @@ class Journal:
         """Mend what a crash may have left (the last shard's samples journalled from the
         shard itself, read with `records`), then the latest entry per key."""
         lines = self._lines()
-        if last_shard is not None:
-            recorded = {e.key for e in lines if e.shard == last_shard}
+        recorded = {e.key for e in lines if e.shard == last_shard}
+        if last_shard is not None and not (recorded and self.lines.whole_appends):
+            # Journalled whole or not at all, a shard with any line has all of them: it is
+            # read (in S3, downloaded) only where a crash could have cut its lines.
             missing = [
                 Entry.written(record, last_shard)
                 for record in records(last_shard)

@@ -10,6 +10,8 @@ by botocore with backoff (adaptive mode, MAX_ATTEMPTS attempts)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -54,10 +56,25 @@ def _filesystem(endpoint: str | None) -> S3FileSystem:
     )
 
 
+@contextmanager
+def storage_errors() -> Iterator[None]:
+    """botocore's and aiohttp's own errors as OSError: s3fs passes on those without an HTTP
+    answer (no credentials, an endpoint not reached, a connection dropped once the retries
+    are spent), and everything here treats OSError as a failure it can describe."""
+    from aiohttp import ClientError
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        raise OSError(f"{type(error).__name__}: {error}") from None
+
+
 def list_objects(fs: S3FileSystem, url: str) -> list[Listed]:
     """Every object under a prefix, recursively, in key order."""
     prefix = S3Url.parse(url if url.endswith("/") else url + "/")
-    found = fs.find(prefix.path, detail=True)
+    with storage_errors():
+        found = fs.find(prefix.path, detail=True)
     listed = []
     for path, info in sorted(found.items()):
         if info.get("type") != "file":
@@ -71,13 +88,15 @@ def list_objects(fs: S3FileSystem, url: str) -> list[Listed]:
 def upload(fs: S3FileSystem, local: str, url: str) -> None:
     """A local file to an object: one PUT, or a multipart upload of PART_BYTES parts whose
     completion is the step that makes the object appear."""
-    fs.put_file(local, S3Url.parse(url).path, chunksize=PART_BYTES)
+    with storage_errors():
+        fs.put_file(local, S3Url.parse(url).path, chunksize=PART_BYTES)
 
 
 def read_object(fs: S3FileSystem, url: str) -> bytes:
     """The object's bytes; FileNotFoundError when it is missing, OSError on other failures
     once the retries are spent."""
-    data: bytes = fs.cat_file(S3Url.parse(url).path)
+    with storage_errors():
+        data: bytes = fs.cat_file(S3Url.parse(url).path)
     return data
 
 

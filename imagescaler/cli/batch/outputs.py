@@ -10,6 +10,7 @@ next run aborts the upload's leftovers. The journal in S3 is a series of objects
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from imagescaler.cli.batch.journal import JOURNAL, FileLines, JournalLines, shard_records
-from imagescaler.cli.batch.object_storage import S3Url, filesystem, upload
+from imagescaler.cli.batch.object_storage import S3Url, filesystem, storage_errors, upload
 from imagescaler.cli.batch.sources import UsageError
 from imagescaler.shards.layout import SHARD_NAME, SampleRecord
 from imagescaler.shards.writer import complete_shards
@@ -93,10 +94,12 @@ class BucketOutput:
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """One run per prefix on this machine (the staging folder's lock). Two machines
-        writing one prefix would take each other's shard numbers: give each its own."""
-        with locked(self.staging, self.where):
-            self._abort_unfinished_uploads()
+        """One run per prefix on this machine (a lock under the user's cache, whatever
+        --staging says). Two machines writing one prefix would take each other's shard
+        numbers: give each its own."""
+        with locked(writable_folder(default_staging(self.where)), self.where):
+            with storage_errors():
+                self._abort_unfinished_uploads()
             yield
 
     def journal_lines(self) -> JournalLines:
@@ -106,13 +109,15 @@ class BucketOutput:
         for leftover in self.staging.glob("shard-*.tar*"):
             leftover.unlink()  # assembled here by a run that stopped before uploading them
         try:
-            names = [path.rsplit("/", 1)[-1] for path in self.fs.ls(self.url.path, detail=False)]
+            with storage_errors():
+                paths = self.fs.ls(self.url.path, detail=False, refresh=True)
         except FileNotFoundError:
             return []
+        names = [path.rsplit("/", 1)[-1] for path in paths]
         return sorted(name for name in names if SHARD_NAME.match(name))
 
     def shard_records(self, name: str) -> list[SampleRecord]:
-        with self.fs.open(self.url.child(name), "rb") as stream:
+        with storage_errors(), self.fs.open(self.url.child(name), "rb") as stream:
             return shard_records(stream, name)
 
     def publish_shard(self, name: str) -> None:
@@ -125,25 +130,38 @@ class BucketOutput:
         upload(self.fs, str(self.staging / name), f"s3://{self.url.child(name)}")
 
     def _abort_unfinished_uploads(self) -> None:
-        """Multipart uploads a killed run left: invisible, but stored (and billed)."""
-        try:
-            uploads = self.fs.list_multipart_uploads(self.url.bucket)
-        except OSError:
-            return  # not allowed to list them: a lifecycle rule can clean them up instead
-        prefix = self.url.key.rstrip("/") + "/"
-        for unfinished in uploads:
-            if str(unfinished.get("Key", "")).startswith(prefix):
-                self.fs.call_s3(
-                    "abort_multipart_upload",
-                    Bucket=self.url.bucket,
-                    Key=unfinished["Key"],
-                    UploadId=unfinished["UploadId"],
+        """Multipart uploads a killed run left under this prefix: invisible, but stored (and
+        billed). Listed by prefix, page by page; one already gone is no matter."""
+        prefix = self.url.key.rstrip("/") + "/" if self.url.key.strip("/") else ""
+        marker: dict[str, str] = {}
+        while True:
+            try:
+                page = self.fs.call_s3(
+                    "list_multipart_uploads", Bucket=self.url.bucket, Prefix=prefix, **marker
                 )
+            except OSError:
+                return  # not allowed to list them: a lifecycle rule can clean them up instead
+            for unfinished in page.get("Uploads", []):
+                with contextlib.suppress(OSError):
+                    self.fs.call_s3(
+                        "abort_multipart_upload",
+                        Bucket=self.url.bucket,
+                        Key=unfinished["Key"],
+                        UploadId=unfinished["UploadId"],
+                    )
+            if not page.get("IsTruncated"):
+                return
+            marker = {
+                "KeyMarker": page.get("NextKeyMarker", ""),
+                "UploadIdMarker": page.get("NextUploadIdMarker", ""),
+            }
 
 
 class SegmentLines:
     """The journal as objects: each append is one PUT of a new progress/NNNNNNNN.jsonl,
     which is whole or absent; reading takes them in order."""
+
+    whole_appends = True  # an append is all there or not at all: no line is ever cut
 
     def __init__(self, fs: S3FileSystem, url: S3Url) -> None:
         self.fs = fs
@@ -153,7 +171,8 @@ class SegmentLines:
 
     def _segments(self) -> list[str]:
         try:
-            paths = self.fs.ls(self.folder, detail=False, refresh=True)
+            with storage_errors():
+                paths = self.fs.ls(self.folder, detail=False, refresh=True)
         except FileNotFoundError:
             return []
         return sorted(path for path in paths if path.endswith(".jsonl"))
@@ -161,13 +180,16 @@ class SegmentLines:
     def read(self) -> bytes:
         segments = self._segments()
         self._next = _segment_number(segments[-1]) + 1 if segments else 1
-        return b"".join(self.fs.cat_file(path) for path in segments)
+        with storage_errors():
+            found = self.fs.cat(segments) if segments else {}  # fetched concurrently
+        return b"".join(found[path] for path in segments)
 
     def append(self, text: str) -> None:
         if self._next is None:
             self.read()
         assert self._next is not None
-        self.fs.pipe_file(f"{self.folder}/{self._next:08d}.jsonl", text.encode())
+        with storage_errors():
+            self.fs.pipe_file(f"{self.folder}/{self._next:08d}.jsonl", text.encode())
         self._next += 1
 
 

@@ -22,7 +22,8 @@ from imagescaler.cli.batch.progress import Progress
 from imagescaler.cli.batch.reading import read_ahead
 from imagescaler.cli.batch.sources import Item
 from imagescaler.cli.batch.stopping import StopRequests
-from imagescaler.runtime.errors import ServiceError
+from imagescaler.imaging.formats import DEFAULT_LIMITS
+from imagescaler.runtime.errors import ImageTooLarge, ServiceError
 from imagescaler.shards.layout import SampleRecord
 from imagescaler.shards.writer import CLOSING_BYTES, Sample, ShardWriter
 
@@ -124,6 +125,11 @@ class BatchRun:
 
     def read(self, item: Item) -> bytes:
         if item.is_object:
+            limit = DEFAULT_LIMITS.max_bytes
+            if item.size is not None and item.size > limit:  # refused unread
+                raise ImageTooLarge(
+                    f"{item.source} is {item.size} bytes, over the limit of {limit}"
+                )
             return read_object(filesystem(self.plan.s3_endpoint), item.source)
         if not item.is_url:
             return Path(item.source).read_bytes()

@@ -30,6 +30,7 @@ class Item:
     source: str  # a file path, an http(s) URL or an s3:// object
     label: str | None = None
     etag: str | None = None  # an s3:// object's, as listed: identifies its content
+    size: int | None = None  # an s3:// object's, as listed
 
     @property
     def is_url(self) -> bool:
@@ -103,7 +104,7 @@ def _from_bucket(url: str, labels_from_folders: bool, endpoint: str | None) -> S
     items = []
     for found in images:
         item = _file_item(PurePosixPath(found.relative), found.url, labels_from_folders)
-        items.append(replace(item, etag=found.etag))
+        items.append(replace(item, etag=found.etag, size=found.size))
     return Source(_unique(items, url), left_out)
 
 
