@@ -34,6 +34,13 @@ class Outcome:
         return bool(self.extension)
 
 
+def levels_hold(profile: Profile) -> bool:
+    """Whether uint8 levels, normalised at load, give back the profile's tensor: not when it
+    pads with a normalised value no level gives (SAM's 0)."""
+    pad = getattr(profile.size, "pad", None)
+    return pad is None or pad.normalised is None
+
+
 @dataclass(frozen=True)
 class Work:
     """What the engines do to each image: the profile, and how its tensors are stored."""

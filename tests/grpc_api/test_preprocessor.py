@@ -14,6 +14,7 @@ from grpc_api.settings import ApiSettings
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from grpc_stubs import preprocess_v1_pb2_grpc as pre_grpc
 from imagescaler.grpc_runtime.server import RunningServer
+from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.messages import geometry_of
 from tests.support.images import encode, open_bytes, shared_image
@@ -101,7 +102,7 @@ def test_list_profiles_gives_names_versions_and_references(stub: pre_grpc.Prepro
     listed = {
         p.name: p for p in stub.ListProfiles(pre_pb.ListProfilesRequest(), timeout=10).profiles
     }
-    assert set(listed) == {"default", "imagenet-224", "clip-224", "yolo-640"}
+    assert set(listed) == set(BUILTIN_PROFILES)
     assert (
         listed["imagenet-224"].ref
         == next(p for p in PROFILES if p.name == "imagenet-224").reference

@@ -19,6 +19,7 @@ from imagescaler.grpc_runtime.server import RunningServer
 from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.preprocess import preprocess
 from imagescaler.shards import ProfileMismatch, ShardDataset, collate, decode_sample
+from imagescaler.shards.items import levels_hold
 from tests.support.images import shared_image
 from tests.support.local_system import IMAGESCALER
 
@@ -85,8 +86,16 @@ def assert_bit_for_bit(array: np.ndarray, expected: np.ndarray, key: str) -> Non
     assert array.tobytes() == expected.tobytes(), f"{key}: not bit for bit"
 
 
-@pytest.mark.parametrize("store", ["levels", "tensor"])
-@pytest.mark.parametrize("profile", TENSOR_PROFILES)
+# Levels cannot hold a tensor padded with a normalised value (SAM's): batch stores those whole.
+STORES = [
+    (profile, store)
+    for profile in TENSOR_PROFILES
+    for store in ("levels", "tensor")
+    if store == "tensor" or levels_hold(BUILTIN_PROFILES[profile])
+]
+
+
+@pytest.mark.parametrize(("profile", "store"), STORES)
 def test_loaded_arrays_are_what_preprocess_returns(
     photos: Path, made: Callable[..., Path], profile: str, store: str
 ) -> None:
@@ -207,3 +216,16 @@ print(batch["array"].shape, ShardDataset.__mro__[1].__name__)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"({len(PHOTOS)}, 3, 640, 640) object"
+
+
+def test_levels_are_refused_for_a_profile_they_cannot_hold(photos: Path, tmp_path: Path) -> None:
+    """sam-1024 pads with 0 after normalising: levels are not asked for by default, and
+    refused when asked for."""
+    out = run_batch(photos, tmp_path / "sam", "sam-1024", "--local")
+    assert '"stored": "tensor"' in next(out.glob("shard-*.tar")).read_bytes().decode("latin-1")
+    refused = subprocess.run(
+        [*IMAGESCALER, "batch", str(photos), "--profile", "sam-1024", "--out",
+         str(tmp_path / "refused"), "--local", "--store", "levels"],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "use --store tensor" in refused.stderr

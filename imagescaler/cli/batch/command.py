@@ -30,7 +30,8 @@ from imagescaler.imaging.profiles import Profile
 from imagescaler.imaging.profiles_file import ProfilesFileError, profile_catalogue
 from imagescaler.runtime.memory_tuning import BATCH, tune_malloc
 from imagescaler.runtime.settings import available_cpus
-from imagescaler.shards.layout import LEVELS
+from imagescaler.shards.items import levels_hold
+from imagescaler.shards.layout import LEVELS, TENSOR
 from imagescaler.shards.writer import next_shard_number
 
 if TYPE_CHECKING:
@@ -140,6 +141,13 @@ def storage(store: str | None, profile: Profile) -> str | None:
         if store is not None:
             raise UsageError(f"--store is for tensor profiles: {profile.name} gives images")
         return None
+    if not levels_hold(profile):
+        if store == LEVELS:
+            raise UsageError(
+                f"--store levels cannot hold {profile.name}'s tensors: it pads with a "
+                "normalised value no level gives; use --store tensor"
+            )
+        return TENSOR
     return store or LEVELS
 
 
