@@ -1,18 +1,26 @@
 """Payloads written onto the wire after the small fields (imagescaler/messages.py) parse as
 the messages built the ordinary way: the job's image, a reply's tensor, a stream reply
-wrapping a reply passed through unparsed."""
+wrapping a reply passed through unparsed; and requests taken apart from their payloads as
+protobuf's parser would read them."""
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import numpy as np
 import pytest
+from google.protobuf.message import DecodeError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from grpc_stubs import image_service_v1_pb2 as image_pb
 from grpc_stubs import imagescaler_pb2 as api_pb
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
 from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES, default_profile
 from imagescaler.imaging.preprocess import preprocess
-from imagescaler.messages import preprocess_reply, preprocess_reply_wire, with_field
+from imagescaler.messages import payload_apart, preprocess_reply, preprocess_reply_wire, with_field
+from imagescaler.wire_scan import varint
 from tests.support.images import shared_image
 
 
@@ -74,3 +82,99 @@ def test_a_stream_reply_wraps_a_reply_passed_through() -> None:
     assert parsed.id == "a/1.jpg" and parsed.result == preprocess_reply(result)
     values = np.frombuffer(parsed.result.tensor.data, parsed.result.tensor.dtype)
     assert np.array_equal(values.reshape(result.array.shape), result.array)  # type: ignore[union-attr]
+
+
+# payload_apart cuts the payload out of the wire bytes and parses the rest; protobuf's parser
+# of the whole message is the reference, on every shape a client may send.
+UPLOAD = payload_apart(api_pb.ScaleImageRequest, "image.content")
+STREAM_ITEM = payload_apart(pre_pb.StreamRequest, "image.content")
+JOB = payload_apart(image_pb.PreprocessJob, "image")
+
+
+def reference(message_type: Any, path: str, raw: bytes) -> tuple[Any, bytes]:
+    parsed = message_type.FromString(raw)
+    *outer, last = path.split(".")
+    holder = functools.reduce(getattr, outer, parsed)
+    payload = getattr(holder, last)
+    if payload:
+        holder.ClearField(last)
+    return parsed, payload
+
+
+def assert_as_protobuf_parses(message_type: Any, path: str, raw: bytes) -> None:
+    expected, payload = reference(message_type, path, raw)
+    apart = payload_apart(message_type, path)(raw)
+    assert apart.message == expected
+    taken = apart.take()
+    assert type(taken) is bytes and taken == payload
+
+
+def stream_item(content: bytes, url: str, order: str, image_twice: bool) -> bytes:
+    """A StreamRequest's wire bytes with its fields in `order`, the image sub-message
+    written once or split in two (as with_field writes it after an empty one)."""
+    parts = {
+        "id": b"\x0a" + varint(5) + b"a.jpg",
+        "profile": b"\x1a" + varint(9) + b"yolo-640x",
+        "unknown": b"\xa0\x06\x07",  # field 100, a varint: kept as an unknown field
+    }
+    inner = [b"\x0a" + varint(len(content)) + content] if content else []
+    if url:
+        inner.append(b"\x12" + varint(len(url)) + url.encode())
+    if order.endswith("url-first"):
+        inner.reverse()
+    images = [b"".join(inner)] if not image_twice else [b"", *inner]
+    parts["image"] = b"".join(b"\x12" + varint(len(image)) + image for image in images)
+    keys = ["image", "id", "profile", "unknown"] if order.startswith("image") else sorted(parts)
+    return b"".join(parts[key] for key in keys)
+
+
+@pytest.mark.parametrize("order", ["image-first", "image-last", "image-first-url-first"])
+@pytest.mark.parametrize("content", [b"", b"\xff\xd8\xff", bytes(range(256)) * 1000])
+@pytest.mark.parametrize("url", ["", "https://example.com/a.jpg"])
+@pytest.mark.parametrize("image_twice", [False, True])
+def test_an_upload_taken_apart_on_the_wire_equals_protobufs_parse(
+    order: str, content: bytes, url: str, image_twice: bool
+) -> None:
+    """Content and URL are one oneof: whichever comes last wins, as in protobuf's parse."""
+    raw = stream_item(content, url, order, image_twice)
+    assert_as_protobuf_parses(pre_pb.StreamRequest, "image.content", raw)
+
+
+@pytest.mark.parametrize("size", [0, 1, 128, 4_000_000])
+def test_built_requests_taken_apart_equal_protobufs_parse(size: int) -> None:
+    image = bytes(range(256)) * (size // 256) + bytes(size % 256)
+    source = api_pb.ImageSource(http_uri="https://example.com/a.jpg")
+    scale = with_field(
+        api_pb.ScaleImageRequest(image=api_pb.Image(source=source)), "image.content", image
+    )
+    assert_as_protobuf_parses(api_pb.ScaleImageRequest, "image.content", scale)
+    job = with_field(image_pb.PreprocessJob(profile_json="{}"), "image", image)
+    assert_as_protobuf_parses(image_pb.PreprocessJob, "image", job)
+    built = pre_pb.StreamRequest(id="x", profile="p", image=pre_pb.ImageInput(content=image))
+    assert_as_protobuf_parses(pre_pb.StreamRequest, "image.content", built.SerializeToString())
+
+
+def test_content_sent_twice_keeps_the_last_as_protobuf_does() -> None:
+    raw = b"".join(
+        b"\x12" + varint(len(inner)) + inner for inner in (b"\x0a\x03one", b"\x0a\x03two")
+    )
+    assert_as_protobuf_parses(pre_pb.StreamRequest, "image.content", raw)
+    assert JOB(b"\x0a\x01a\x0a\x01b").take() == b"b"
+
+
+@given(st.binary(max_size=64))
+@settings(max_examples=400, deadline=None)
+def test_any_bytes_give_protobufs_answer_or_its_error(raw: bytes) -> None:
+    for message_type, path in (
+        (pre_pb.StreamRequest, "image.content"),
+        (api_pb.ScaleImageRequest, "image.content"),
+        (image_pb.PreprocessJob, "image"),
+    ):
+        try:
+            expected = reference(message_type, path, raw)
+        except DecodeError:
+            with pytest.raises(DecodeError):
+                payload_apart(message_type, path)(raw)
+            continue
+        apart = payload_apart(message_type, path)(raw)
+        assert (apart.message, apart.take()) == expected
