@@ -64,7 +64,8 @@ class CallAdmission(CallInterceptor):
         self.streams: Counter[str] = Counter()  # by client address
         self.bytes = 0
         self._metrics = metrics
-        self._trim = TrimWhenIdle()
+        trims = metrics.memory_trims if metrics is not None else None
+        self._trim = TrimWhenIdle(on_trim=trims.inc if trims is not None else None)
         self._freed = asyncio.Event()  # set (and replaced) whenever bytes are released
 
     def wrap_unary(

@@ -37,6 +37,16 @@ class GrpcMetrics:
             [*labels, "reason"],
             registry=registry,
         )
+        # Server side only: one process has one server and may have many clients.
+        self.memory_trims = (
+            Counter(
+                "imagescaler_memory_trims",
+                "Times freed heap memory was handed back to the OS after the service went idle",
+                registry=registry,
+            )
+            if side == "server"
+            else None
+        )
 
     def begin(self, service: str, method: str) -> None:
         self.started.labels(service, method).inc()

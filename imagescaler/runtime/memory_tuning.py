@@ -6,6 +6,7 @@ import asyncio
 import ctypes
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
@@ -81,8 +82,9 @@ class TrimWhenIdle:
     buffers were freed. Run from an executor thread instead, it left about 30 MiB resident in
     half the runs of tests/hardening/test_memory_budget.py (a new thread's own arena)."""
 
-    def __init__(self, delay: float = 0.5) -> None:
+    def __init__(self, delay: float = 0.5, on_trim: Callable[[], object] | None = None) -> None:
         self._delay = delay
+        self._on_trim = on_trim
         self._pending: asyncio.TimerHandle | None = None
         self._in_flight = 0
 
@@ -98,6 +100,8 @@ class TrimWhenIdle:
         self._pending = None
         if self._in_flight == 0:
             return_free_memory()
+            if self._on_trim is not None:
+                self._on_trim()
 
 
 def _glibc() -> ctypes.CDLL | None:

@@ -186,18 +186,24 @@ def test_legitimate_requests_keep_their_pace_while_two_hostile_files_are_in_flig
         client.scale(photo)  # warm
         baseline = p50(client)
         stop = threading.Event()
+        answered = threading.Semaphore(0)  # released once per attacker, after its first call
 
         def attacker(data: bytes) -> None:
             hostile = ScaleClient(port, own_connection=True)
+            first = True
             while not stop.is_set():
                 with contextlib.suppress(grpc.RpcError):
                     hostile.scale(data)
+                if first:
+                    answered.release()
+                    first = False
             hostile.channel.close()
 
         threads = [threading.Thread(target=attacker, args=(data,)) for data in attack]
         for thread in threads:
             thread.start()
-        time.sleep(0.5)
+        for _ in threads:  # measure under attack: every attacker has had an answer
+            assert answered.acquire(timeout=60), "an attacker got no answer"
         during = p50(client)
         stop.set()
         for thread in threads:
