@@ -51,6 +51,9 @@ def test_quick_bench_prints_a_table_and_writes_json(tmp_path: Path) -> None:
     assert "soak:" in result.stdout
     assert set(results["pool"]) == {"threads", "processes"}
     assert results["stream"]["images_per_second"] > 0 and not results["stream"]["errors"]
+    spent = results["stream"]["cpu_ms_per_image"]
+    assert set(spent) == {"client", "API", "image service"} and spent["image service"] > 0
+    assert results["stream"]["cpu_bound"] > 0 and "CPU ms per image: stream client" in result.stdout
     assert "PreprocessStream" in result.stdout
     # A smoke run shows the targets without judging them: no "NOT MET" to alarm a new user.
     assert "NOT MET" not in result.stdout and "the targets are not judged" in result.stdout

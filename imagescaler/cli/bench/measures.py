@@ -11,7 +11,7 @@ from imagescaler.cli.bench.closed_loop import run_closed_loop
 from imagescaler.cli.bench.config import BenchConfig, LocalSystem
 from imagescaler.cli.bench.inputs import BenchImage
 from imagescaler.cli.bench.memory import MemorySampler
-from imagescaler.cli.bench.stream import pool_throughput, stream_throughput
+from imagescaler.cli.bench.stream import cpu_per_image, pool_throughput, stream_throughput
 from imagescaler.cli.bench.thumbor_fleet import ensure_thumbor, thumbor_fleet
 from imagescaler.cli.load import targets
 from imagescaler.cli.load.stats import percentile
@@ -63,15 +63,31 @@ def measure_api_at_one(
 
 def measure_stream(system: LocalSystem, image: BenchImage, config: BenchConfig) -> dict[str, Any]:
     """One PreprocessStream of the main photo through the default profile, and the in-process
-    pool (threads = cores, as the image service has) doing the same work."""
+    pool (threads = cores, as the image service has) doing the same work; with the CPU each
+    spends per image, which bounds their ratio when all of it shares the same cores."""
     count = 6 if config.quick else 60
-    stream = stream_throughput(system.api_address, image.data, count)
-    pool = pool_throughput(image.data, available_cpus(), count)
+    pids = {name: pid for name, pid in system.pids.items() if name != "gateway"}
+    stream: dict[str, Any]
+    stream, stream_cpu = cpu_per_image(
+        lambda: stream_throughput(system.api_address, image.data, count), pids, count + 1
+    )  # + its one warm-up call
+    pool, pool_cpu = cpu_per_image(
+        lambda: pool_throughput(image.data, available_cpus(), count),
+        {},
+        count + available_cpus(),  # + a warm-up call per thread
+    )
     stream["pool_images_per_second"] = pool
+    stream["cpu_ms_per_image"] = stream_cpu
+    stream["pool_cpu_ms_per_image"] = pool_cpu["client"]
+    # With every process on the same cores, the stream's rate over the pool's is at most this.
+    stream["cpu_bound"] = pool_cpu["client"] / sum(stream_cpu.values())
+    spent = ", ".join(f"{name} {ms:.1f}" for name, ms in stream_cpu.items())
     print(
         f"PreprocessStream ({image.label}, profile default, {count} images): "
         f"{stream['images_per_second']:.1f} images/s; in-process pool of {available_cpus()}: "
-        f"{pool:.1f} images/s; errors {stream['errors'] or 0}",
+        f"{pool:.1f} images/s; errors {stream['errors'] or 0}\n"
+        f"  CPU ms per image: stream {spent}; pool {pool_cpu['client']:.1f}; all on the "
+        f"same {available_cpus()} cores, stream / pool is at most {stream['cpu_bound']:.2f}",
         end="\n\n",
         flush=True,
     )

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -43,3 +45,23 @@ def pool_throughput(data: bytes, workers: int, images: int) -> float:
         started = time.perf_counter()
         list(pool.map(lambda _: preprocess(data, profile), range(images)))
         return images / (time.perf_counter() - started)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_image(
+    run: Callable[[], Any], pids: Mapping[str, int], images: int
+) -> tuple[Any, dict[str, float]]:
+    """What `run()` returns, and the CPU milliseconds per image that each process in `pids`
+    and this one ("client": the caller's threads, gRPC's included) used while it ran."""
+    before = {name: process_cpu_seconds(pid) for name, pid in pids.items()}
+    own = time.process_time()
+    result = run()
+    spent = {"client": time.process_time() - own}
+    spent |= {name: process_cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    return result, {name: 1000 * seconds / images for name, seconds in spent.items()}
