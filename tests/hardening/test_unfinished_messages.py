@@ -23,8 +23,8 @@ import pytest
 
 from imagescaler.grpc_runtime.client import health_status_at
 from tests.hardening.processes import api_process
-from tests.installed.checks import api_token, write_gateway_secret
 from tests.support.overlays import command_of, overlay_pods, pod_environment
+from tests.support.system_checks import api_token, write_gateway_secret
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow

@@ -18,9 +18,9 @@ from PIL import Image
 
 from imagescaler.runtime.memory_budget import PROCESS_BASELINE_BYTES
 from imagescaler.runtime.memory_tuning import PIXEL_WORK
-from tests.installed.checks import PASSWORD, USER, write_gateway_secret
 from tests.support.overlays import SERVICES, command_of, overlay_pods, pod_environment
 from tests.support.processes import ServiceProcess, three_services
+from tests.support.system_checks import PASSWORD, USER, write_gateway_secret
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from imagescaler.cli.main import COMMANDS
-from tests.installed.checks import api_token, check_grpc, check_rest, write_gateway_secret
 from tests.installed.container import (
     ImageConfig,
     PodRunner,
@@ -25,6 +24,7 @@ from tests.installed.container import (
 from tests.support.paths import ROOT
 from tests.support.pod_specs import container_specs, render
 from tests.support.processes import three_services
+from tests.support.system_checks import api_token, check_grpc, check_rest, write_gateway_secret
 
 # The first test builds the image: on a new machine, a Debian base by mmdebstrap and a
 # podman build, each up to 10 minutes on 2 busy cores; far past the suite's 120 s per test.

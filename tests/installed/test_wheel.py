@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from imagescaler.cli.main import COMMANDS
-from tests.installed.checks import check_grpc, check_rest, write_gateway_secret
 from tests.support.paths import ROOT
 from tests.support.processes import three_services
+from tests.support.system_checks import check_grpc, check_rest, write_gateway_secret
 
 # Building the wheel and installing it into a new venv takes minutes on 2 busy cores.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]

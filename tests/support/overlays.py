@@ -34,7 +34,7 @@ def command_of(spec: ContainerSpec) -> list[str]:
 
 def pod_environment(pods: dict[str, ContainerSpec], secret: Path) -> dict[str, str]:
     """The containers' environments (their prefixes differ), with the files and stores a pod
-    has swapped for local ones: the JWT Secrets of `secret` (tests.installed.checks.
+    has swapped for local ones: the JWT Secrets of `secret` (tests.support.system_checks.
     write_gateway_secret: the API checks the tokens the gateway passes on), in-memory rate
     limits set high enough that a storm reaches admission."""
     env = {"PATH": "/usr/bin:/bin"}
