@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import numpy as np
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from grpc_stubs import preprocess_v1_pb2 as pre_pb
@@ -102,12 +103,18 @@ def payload_apart(message_type: type[M], path: str) -> Callable[[bytes], WithPay
 
 
 def _field_numbers(descriptor: Any, path: str) -> list[int]:
+    """The field numbers along `path`: singular sub-messages, then a singular bytes field
+    (cutting a string field out would skip protobuf's check of its UTF-8)."""
     numbers = []
-    for part in path.split("."):
+    *outer, last = path.split(".")
+    for part in outer:
         field = descriptor.fields_by_name[part]
+        assert field.message_type is not None and not field.is_repeated, f"{part}: a message"
         numbers.append(field.number)
         descriptor = field.message_type
-    return numbers
+    field = descriptor.fields_by_name[last]
+    assert field.type == FieldDescriptor.TYPE_BYTES and not field.is_repeated, f"{last}: bytes"
+    return [*numbers, field.number]
 
 
 def _parsed_apart(parsed: M, outer: list[str], last: str) -> WithPayload[M]:

@@ -41,7 +41,7 @@ class GrpcMetrics:
         self.memory_trims = (
             Counter(
                 "imagescaler_memory_trims",
-                "Times freed heap memory was handed back to the OS after the service went idle",
+                "Times the service handed freed heap memory back (malloc_trim) after going idle",
                 registry=registry,
             )
             if side == "server"

@@ -202,13 +202,15 @@ def test_legitimate_requests_keep_their_pace_while_two_hostile_files_are_in_flig
         threads = [threading.Thread(target=attacker, args=(data,)) for data in attack]
         for thread in threads:
             thread.start()
-        for _ in threads:  # measure under attack: every attacker has had an answer
-            assert answered.acquire(timeout=60), "an attacker got no answer"
-        during = p50(client)
-        stop.set()
-        for thread in threads:
-            thread.join(30)
-        client.channel.close()
+        try:
+            for _ in threads:  # measure under attack: every attacker has had an answer
+                assert answered.acquire(timeout=60), "an attacker got no answer"
+            during = p50(client)
+        finally:  # a failed wait must not leave the attackers running (pytest would hang)
+            stop.set()
+            for thread in threads:
+                thread.join(30)
+            client.channel.close()
     print(f"legitimate p50: {baseline * 1000:.0f} ms alone, {during * 1000:.0f} ms under attack")
     assert during < 3 * baseline
 

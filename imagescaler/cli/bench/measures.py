@@ -79,8 +79,9 @@ def measure_stream(system: LocalSystem, image: BenchImage, config: BenchConfig) 
     stream["pool_images_per_second"] = pool
     stream["cpu_ms_per_image"] = stream_cpu
     stream["pool_cpu_ms_per_image"] = pool_cpu["client"]
-    # With every process on the same cores, the stream's rate over the pool's is at most this.
-    stream["cpu_bound"] = pool_cpu["client"] / sum(stream_cpu.values())
+    # With every process on the same cores, the stream makes at most cores / its CPU per image
+    # images a second: over the pool's measured rate, the most its ratio can be.
+    stream["cpu_bound"] = available_cpus() * 1000 / sum(stream_cpu.values()) / pool
     spent = ", ".join(f"{name} {ms:.1f}" for name, ms in stream_cpu.items())
     print(
         f"PreprocessStream ({image.label}, profile default, {count} images): "
