@@ -14,7 +14,7 @@ from imagescaler.imaging.preprocess import preprocess
 from imagescaler.imaging.profiles import Profile, TensorOutput
 from imagescaler.imaging.tensors import npy_bytes
 from imagescaler.runtime.errors import ServiceError
-from imagescaler.shards.layout import LEVELS, tensor_spec
+from imagescaler.shards.layout import LEVELS, TENSOR, tensor_spec
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,24 @@ def levels_hold(profile: Profile) -> bool:
     pads with a normalised value no level gives (SAM's 0)."""
     pad = getattr(profile.size, "pad", None)
     return pad is None or pad.normalised is None
+
+
+def choose_store(profile: Profile, store: str | None) -> str | None:
+    """How a profile's outputs are stored: None for an image profile; for a tensor profile,
+    `store` or else uint8 levels where they give the tensor back, else the tensor itself.
+    ValueError, in one line, for a choice that cannot hold the profile's outputs."""
+    if not profile.is_tensor:
+        if store is not None:
+            raise ValueError(f"--store is for tensor profiles: {profile.name} gives images")
+        return None
+    if levels_hold(profile):
+        return store or LEVELS
+    if store == LEVELS:
+        raise ValueError(
+            f"--store levels cannot hold {profile.name}'s tensors: it pads with a "
+            "normalised value no level gives; use --store tensor"
+        )
+    return TENSOR
 
 
 @dataclass(frozen=True)

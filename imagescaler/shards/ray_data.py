@@ -32,8 +32,8 @@ from typing import Any
 from imagescaler.imaging.builtin_profiles import BUILTIN_PROFILES
 from imagescaler.imaging.formats import DEFAULT_LIMITS, configure_pillow
 from imagescaler.imaging.profiles import Profile
-from imagescaler.shards.items import Work, levels_hold, run_profile
-from imagescaler.shards.layout import LEVELS, TENSOR, SampleRecord, check_key
+from imagescaler.shards.items import Work, choose_store, run_profile
+from imagescaler.shards.layout import SampleRecord, check_key
 from imagescaler.shards.writer import Sample, ShardWriter, fsync_folder
 
 _Datasink: Any = object  # the adapter's classes import without Ray; using them says to install it
@@ -54,8 +54,7 @@ class PreprocessImages:
 
     def __init__(self, profile: Profile | str, root: str = "", store: str | None = None) -> None:
         chosen = BUILTIN_PROFILES[profile] if isinstance(profile, str) else profile
-        default = LEVELS if levels_hold(chosen) else TENSOR
-        self.work = Work(chosen, (store or default) if chosen.is_tensor else None)
+        self.work = Work(chosen, choose_store(chosen, store))
         self.pixels = self.work.pixels
         self.root = root.rstrip("/")
         configure_pillow(DEFAULT_LIMITS.max_pixels)

@@ -30,8 +30,7 @@ from imagescaler.imaging.profiles import Profile
 from imagescaler.imaging.profiles_file import ProfilesFileError, profile_catalogue
 from imagescaler.runtime.memory_tuning import BATCH, tune_malloc
 from imagescaler.runtime.settings import available_cpus
-from imagescaler.shards.items import levels_hold
-from imagescaler.shards.layout import LEVELS, TENSOR
+from imagescaler.shards.items import choose_store
 from imagescaler.shards.writer import next_shard_number
 
 if TYPE_CHECKING:
@@ -136,19 +135,11 @@ def prepare(args: argparse.Namespace, stack: ExitStack) -> Plan:
 
 
 def storage(store: str | None, profile: Profile) -> str | None:
-    """How a tensor profile's arrays are stored: uint8 levels unless asked otherwise."""
-    if not profile.is_tensor:
-        if store is not None:
-            raise UsageError(f"--store is for tensor profiles: {profile.name} gives images")
-        return None
-    if not levels_hold(profile):
-        if store == LEVELS:
-            raise UsageError(
-                f"--store levels cannot hold {profile.name}'s tensors: it pads with a "
-                "normalised value no level gives; use --store tensor"
-            )
-        return TENSOR
-    return store or LEVELS
+    """How a profile's outputs are stored (shards.items.choose_store), a usage error if not."""
+    try:
+        return choose_store(profile, store)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def check_profile(name: str, references: dict[str, str]) -> None:
